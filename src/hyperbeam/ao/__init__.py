@@ -1,0 +1,1 @@
+"""AO-Core: paths, hashpaths, HyperPATHs, devices and the resolver."""

@@ -1,0 +1,21 @@
+"""Built-in devices, registered in one place.
+
+A new device is a new module plus one line in :data:`BUILTIN_DEVICES`.
+Upstream: hb_opts ``preloaded_devices``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from hyperbeam.ao.device import Device
+from hyperbeam.ao.registry import DeviceRegistry
+from hyperbeam.devices.message import MessageDevice
+
+BUILTIN_DEVICES: tuple[type[Device], ...] = (MessageDevice,)
+
+
+@cache
+def default_registry() -> DeviceRegistry:
+    """The registry of every built-in device."""
+    return DeviceRegistry(BUILTIN_DEVICES)

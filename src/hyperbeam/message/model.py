@@ -1,0 +1,78 @@
+"""Values and keys of AO-Core messages.
+
+A message is a plain ``dict`` from normalized keys (lowercase ``str``) to
+values: ``str``/``bytes`` (binaries), ``int``, ``float``, ``bool``, ``None``
+(upstream's ``undefined``), :class:`Atom`, lists and nested messages. Messages
+are never mutated once built: handlers return new dicts.
+
+Upstream: hb_ao:normalize_key/1, hb_ao:normalize_keys/1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from hyperbeam.message.ids import human_id, is_id
+
+Message: TypeAlias = dict[str, Any]
+Value: TypeAlias = Any
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """A symbolic value, as upstream's Erlang atoms (``unset``, ``ok``...).
+
+    ``true``/``false`` are Python bools and ``undefined``/``null`` is ``None``.
+    """
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+UNSET = Atom("unset")
+
+
+def is_message(value: object) -> bool:
+    return isinstance(value, dict)
+
+
+def normalize_key(key: object) -> str:
+    """Bring a key to its normal form: IDs as they are, other text lowercased.
+
+    Integers become their decimal text, atoms their name, and lists of parts
+    are joined with ``/``. Upstream: hb_ao:normalize_key/2.
+    """
+    if isinstance(key, str):
+        return key if is_id(key) else key.lower()
+    if isinstance(key, bytes):
+        if len(key) == 32:
+            return human_id(key)
+        return normalize_key(key.decode("utf-8", "surrogateescape"))
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, Atom):
+        return key.name
+    if isinstance(key, list | tuple):
+        return "/".join(normalize_key(part) for part in key)
+    raise TypeError(f"cannot use {type(key).__name__} as a message key")
+
+
+def list_to_message(values: list[Any] | tuple[Any, ...]) -> Message:
+    """A list as a message numbered from 1. Upstream: hb_ao:normalize_keys/1."""
+    return {str(i): v for i, v in enumerate(values, start=1)}
+
+
+def normalize_keys(msg: Any) -> Any:
+    """Normalize the top-level keys of a message; lists become numbered maps."""
+    if isinstance(msg, list | tuple):
+        return list_to_message(msg)
+    if isinstance(msg, dict):
+        if all(type(k) is str and (k == k.lower() or is_id(k)) for k in msg):
+            return msg
+        return {normalize_key(k): v for k, v in msg.items()}
+    return msg

@@ -77,9 +77,7 @@ def _arity(func: Callable[..., Any]) -> int:
         return 4
     if any(p.kind is p.VAR_POSITIONAL for p in params):
         return 4
-    return sum(
-        1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    )
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def call_truncated(func: Callable[..., Any], args: list[Any]) -> Any:

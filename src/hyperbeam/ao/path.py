@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hyperbeam.message.ids import accumulate, human_id, is_id, native_id, sha256, sha256_chain
+from hyperbeam.message.ids import accumulate, human_id, native_id, sha256, sha256_chain
 from hyperbeam.message.model import Message, normalize_key, normalize_keys
 from hyperbeam.message.private import private_of
 
@@ -155,10 +155,8 @@ def hashpath(msg1: Message, msg2: Any, id_of: IdFunction) -> str:
     if isinstance(msg2, dict):
         content = {k: v for k, v in msg2.items() if k not in AO_CORE_KEYS}
         parts = request_parts(msg2)
-        if not content and parts is not None:
-            msg2_id = to_binary(parts[0])
-        else:
-            msg2_id = id_of(msg2)
+        use_key = not content and parts is not None
+        msg2_id = to_binary(parts[0]) if use_key and parts else id_of(msg2)
     else:
         msg2_id = str(msg2)
     return chain_hashpath(msg1_hashpath, msg2_id, alg)
@@ -183,7 +181,3 @@ def verify_hashpath(messages: list[Message], id_of: IdFunction) -> bool:
         if hashpath(msg1, msg2, id_of) != base_hashpath(msg3, id_of):
             return False
     return True
-
-
-def is_id_part(part: Any) -> bool:
-    return is_id(part)

@@ -44,7 +44,6 @@ from hyperbeam.errors import (
     DeviceNotFound,
     ExecutionError,
     HyperbeamError,
-    InfiniteRecursion,
     KeyNotFound,
     ResolutionError,
 )
@@ -259,16 +258,17 @@ def _link(msg1: Message, msg2: Message, status: str, result: Any, opts: Opts) ->
 def _id_of(msg: Message) -> str:
     from hyperbeam.message.id import message_id
 
-    return message_id(msg)
+    found: str = message_id(msg)
+    return found
 
 
 def force_message(status: str, result: Any) -> Result:
     """Wrap a literal result in a message. Upstream: hb_ao:force_message/2."""
     if isinstance(result, list | tuple):
         return status, normalize_keys(result)
-    if isinstance(result, Subresolve) or isinstance(result, dict):
-        if isinstance(result, dict) and set(result) == {"status", "body"}:
-            return status, {**result, "ao-result": "body"}
+    if isinstance(result, dict) and set(result) == {"status", "body"}:
+        return status, {**result, "ao-result": "body"}
+    if isinstance(result, Subresolve | dict):
         return status, result
     return status, {"ao-result": "body", "body": result}
 
@@ -281,8 +281,9 @@ def registry_of(opts: Opts) -> DeviceRegistry:
     if registry is None:
         from hyperbeam.devices import default_registry
 
-        registry = default_registry()
-    return registry  # type: ignore[no-any-return]
+        return default_registry()
+    found: DeviceRegistry = registry
+    return found
 
 
 def load_device(msg: Any, opts: Opts) -> DeviceLike:
@@ -311,8 +312,8 @@ def _device_fun(
         if callable(handler):
             return True, handler
         if key in [normalize_key(k) for k in handler.get("excludes", [])]:
-            default = registry_of(opts).load(DEFAULT_DEVICE, opts)
-            return _device_fun(default, msg, key, opts)
+            message_dev = registry_of(opts).load(DEFAULT_DEVICE, opts)
+            return _device_fun(message_dev, msg, key, opts)
         return True, handler["func"]
     func = find_function(dev, key, info)
     if func is not None and exported:
@@ -321,8 +322,7 @@ def _device_fun(
     if default is not None and exported:
         if callable(default) and not isinstance(default, Device):
             return True, default
-        default_dev = registry_of(opts).load(default, opts)
-        return _device_fun(default_dev, msg, key, opts)
+        return _device_fun(registry_of(opts).load(default, opts), msg, key, opts)
     fallback = registry_of(opts).load(DEFAULT_DEVICE, opts)
     if fallback is dev:
         raise KeyNotFound(f"the default device could not resolve key {key!r}")
@@ -352,7 +352,9 @@ def get(path: Any, msg: Any, opts: Opts | None = None, default: Any = NOT_FOUND)
     return value if status == "ok" else default
 
 
-def get_first(pairs: list[tuple[Any, Any]], opts: Opts | None = None, default: Any = NOT_FOUND) -> Any:
+def get_first(
+    pairs: list[tuple[Any, Any]], opts: Opts | None = None, default: Any = NOT_FOUND
+) -> Any:
     """The first value found among ``(base, path)`` pairs."""
     for base, path in pairs:
         value = get(path, base, opts)

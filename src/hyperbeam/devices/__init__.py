@@ -11,8 +11,12 @@ from functools import cache
 from hyperbeam.ao.device import Device
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.devices.message import MessageDevice
+from hyperbeam.devices.meta import MetaDevice
 
-BUILTIN_DEVICES: tuple[type[Device], ...] = (MessageDevice,)
+BUILTIN_DEVICES: tuple[type[Device], ...] = (
+    MessageDevice,
+    MetaDevice,
+)
 
 
 @cache

@@ -104,8 +104,6 @@ class MessageDevice(Device):
         if not isinstance(commitments, dict):
             return "ok", []
         found = [
-            c["committer"]
-            for c in commitments.values()
-            if isinstance(c, dict) and "committer" in c
+            c["committer"] for c in commitments.values() if isinstance(c, dict) and "committer" in c
         ]
         return "ok", found

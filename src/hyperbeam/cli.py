@@ -1,0 +1,110 @@
+"""The ``hyperbeam`` command.
+
+hyperbeam serve [--host H] [--port P] [--data-dir D] [--config FILE]
+hyperbeam resolve '/~message@1.0&k=v/k'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from hyperbeam import __version__, config
+from hyperbeam.errors import HyperbeamError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hyperbeam", description="An AO-Core (HyperBEAM) node.")
+    parser.add_argument("--version", action="version", version=f"hyperbeam {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--config", type=Path, help="config file (config.flat or .json)")
+        sub.add_argument("--data-dir", type=Path, help="where the node keeps its data")
+
+    serve = commands.add_parser("serve", help="start a node")
+    common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8734)")
+    serve.add_argument("--workers", type=int, help="resolver threads (default 16)")
+    serve.add_argument("--max-body-bytes", type=int, help="refuse larger bodies (default 64 MiB)")
+    serve.add_argument("--log-level", help="debug, info, warning or error")
+
+    res = commands.add_parser("resolve", help="resolve a HyperPATH locally and print the result")
+    common(res)
+    res.add_argument("path", help="a HyperPATH, e.g. '/~message@1.0&k=v/k'")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        overrides: dict[str, Any] = {"data_dir": args.data_dir}
+        if args.command == "serve":
+            overrides.update(
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                max_body_bytes=args.max_body_bytes,
+                log_level=args.log_level,
+            )
+        settings = config.load(config_file=args.config, overrides=overrides)
+        if args.command == "serve":
+            return _serve(settings)
+        return _resolve(settings, args.path)
+    except HyperbeamError as exc:
+        print(f"hyperbeam: {exc.reason}", file=sys.stderr)
+        return 2
+
+
+def _serve(settings: config.NodeConfig) -> int:
+    import uvicorn
+
+    from hyperbeam.http.app import HyperbeamApp
+    from hyperbeam.node import Node
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    node = Node(settings)
+    node.prepare()
+    print(
+        f"hyperbeam {__version__} serving on http://{settings.host}:{settings.port} "
+        f"(data: {settings.data_dir})",
+        flush=True,
+    )
+    uvicorn.run(
+        HyperbeamApp(node),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    return 0
+
+
+def _resolve(settings: config.NodeConfig, path: str) -> int:
+    from hyperbeam.ao.resolve import resolve_many
+    from hyperbeam.ao.singleton import from_request
+    from hyperbeam.http.render import to_json
+    from hyperbeam.http.status import status_code
+    from hyperbeam.node import Node
+
+    node = Node(settings)
+    status, result = resolve_many(from_request({"path": path}), node.opts())
+    code = status_code(status, result)
+    if isinstance(result, str | bytes | int | float | bool) and status == "ok":
+        out = result.decode("utf-8", "replace") if isinstance(result, bytes) else str(result)
+        print(out)
+    else:
+        print(json.dumps(to_json(result), indent=2, sort_keys=True))
+    return 0 if 200 <= code < 300 else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,144 @@
+"""Node settings: defaults, then a config file, then environment, then flags.
+
+The config file uses upstream's ``config.flat`` shape, one ``key: value`` per
+line (``#`` starts a comment), or JSON when it ends in ``.json``. Environment
+variables are ``HB_<KEY>`` (``HB_PORT=9000``). Keys may be written with ``-``
+or ``_``.
+
+Upstream: hb_opts (default_message/0, load/1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from hyperbeam.errors import HyperbeamError
+
+
+class ConfigError(HyperbeamError, ValueError):
+    status = 500
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "hyperbeam"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeConfig:
+    """Everything an operator can set. Defaults follow upstream's."""
+
+    host: str = "127.0.0.1"
+    port: int = 8734
+    data_dir: Path = field(default_factory=default_data_dir)
+    #: Threads that run resolutions for HTTP requests.
+    workers: int = 16
+    #: Requests with a larger body get 413.
+    max_body_bytes: int = 64 * 1024 * 1024
+    #: Where ``GET /`` redirects. Upstream: ``default_req``.
+    default_request: str = "/~meta@1.0/info"
+    #: Await identical in-flight resolutions: ``named`` (upstream's default),
+    #: ``true`` (every resolution) or ``false``.
+    await_inprogress: str = "named"
+    load_remote_devices: bool = False
+    log_level: str = "info"
+
+    def with_updates(self, updates: Mapping[str, Any]) -> NodeConfig:
+        """A copy with ``updates`` applied, each value coerced to the field's type."""
+        known = {f.name: f for f in fields(self)}
+        coerced: dict[str, Any] = {}
+        for raw_key, value in updates.items():
+            name = raw_key.strip().replace("-", "_").lower()
+            if name not in known:
+                raise ConfigError(f"unknown setting {raw_key!r}")
+            coerced[name] = _coerce(name, getattr(self, name), value)
+        return replace(self, **coerced)
+
+    def public(self) -> dict[str, Any]:
+        """Settings as a message, for ``~meta@1.0/info``."""
+        return {
+            f.name.replace("_", "-"): (
+                str(getattr(self, f.name))
+                if isinstance(getattr(self, f.name), Path)
+                else getattr(self, f.name)
+            )
+            for f in fields(self)
+        }
+
+
+def _coerce(name: str, current: Any, value: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(f"{value!r} is not a boolean")
+            return text in ("true", "1", "yes")
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, Path):
+            return Path(str(value)).expanduser()
+        return str(value)
+    except ValueError as exc:
+        raise ConfigError(f"bad value for {name}: {exc}") from exc
+
+
+def parse_flat(text: str) -> dict[str, str]:
+    """``key: value`` lines. Upstream: dev_codec_flat:deserialize/1."""
+    out: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        key, sep, value = stripped.partition(":")
+        if not sep or not key.strip():
+            raise ConfigError(f"line {number}: expected 'key: value', got {stripped!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    if path.suffix == ".json":
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: invalid JSON: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a JSON object")
+        return loaded
+    return dict(parse_flat(text))
+
+
+def from_environment(env: Mapping[str, str]) -> dict[str, str]:
+    names = {f.name for f in fields(NodeConfig)}
+    return {
+        key[3:].lower(): value
+        for key, value in env.items()
+        if key.startswith("HB_") and key[3:].lower() in names
+    }
+
+
+def load(
+    *,
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> NodeConfig:
+    """Defaults < config file < environment < explicit overrides."""
+    config = NodeConfig()
+    if config_file is not None:
+        config = config.with_updates(load_file(config_file))
+    config = config.with_updates(from_environment(os.environ if env is None else env))
+    if overrides:
+        config = config.with_updates({k: v for k, v in overrides.items() if v is not None})
+    return config

@@ -1,0 +1,1 @@
+"""The HTTP edge: the ASGI app, request parsing and response rendering."""

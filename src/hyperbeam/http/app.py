@@ -1,0 +1,178 @@
+"""The node's ASGI application.
+
+Every GET or POST becomes a request message (headers, body, method, path),
+the HyperPATH parser turns it into a list of messages, the resolver runs
+them on a worker thread, and the result is rendered as the response. Errors
+become a clear 4xx/5xx with a reason; the node keeps serving.
+
+Upstream: hb_http_server:init/2, hb_http:req_to_tabm_singleton/3, dev_meta:handle/2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from hyperbeam.ao.resolve import resolve_many
+from hyperbeam.ao.singleton import from_request
+from hyperbeam.errors import HyperbeamError
+from hyperbeam.http.render import CORS_HEADERS, render
+from hyperbeam.http.status import embed_status
+from hyperbeam.node import Node
+
+log = logging.getLogger("hyperbeam.http")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+#: Transport headers that describe the connection, not the message.
+TRANSPORT_HEADERS = frozenset(
+    {"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te"}
+)
+
+
+class BodyTooLarge(HyperbeamError):
+    status = 413
+
+
+class HyperbeamApp:
+    """ASGI 3 application serving one :class:`Node`."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.executor = ThreadPoolExecutor(
+            max_workers=node.config.workers, thread_name_prefix="resolve"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            event = await receive()
+            if event["type"] == "lifespan.startup":
+                self.node.prepare()
+                await send({"type": "lifespan.startup.complete"})
+            elif event["type"] == "lifespan.shutdown":
+                self.executor.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        method = scope["method"]
+        headers = _headers(scope)
+        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+        path = raw_path.decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        if method == "OPTIONS":
+            await _send(
+                send,
+                204,
+                [
+                    ("access-control-allow-origin", "*"),
+                    ("access-control-allow-headers", "*"),
+                    ("access-control-allow-methods", "GET, POST, PUT, DELETE, OPTIONS, PATCH"),
+                ],
+                b"",
+            )
+            return
+        if path == "/" and not query:
+            await _send(send, 302, [("location", self.node.config.default_request)], b"")
+            return
+        try:
+            body = await _read_body(receive, self.node.config.max_body_bytes)
+            request = _request_message(method, path, query, headers, body)
+            loop = asyncio.get_running_loop()
+            status, result = await loop.run_in_executor(self.executor, self._resolve, request)
+            code, out_headers, payload = render(embed_status(status, result), headers)
+        except Exception as exc:
+            code, out_headers, payload = _error_response(exc, headers)
+        await _send(send, code, out_headers, payload)
+        log.info(
+            "%s %s%s -> %d (%.1f ms, %d bytes)",
+            method,
+            path,
+            f"?{query}" if query else "",
+            code,
+            (time.perf_counter() - started) * 1000,
+            len(payload),
+        )
+
+    def _resolve(self, request: dict[str, Any]) -> tuple[str, Any]:
+        messages = from_request(request)
+        return resolve_many(messages, self.node.http_opts())
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        event = await receive()
+        if event["type"] == "http.disconnect":
+            break
+        chunk = event.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"request body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not event.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _request_message(
+    method: str, path: str, query: str, headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
+    """The request as one message: headers, body, method and the full path."""
+    msg: dict[str, Any] = {k: v for k, v in headers.items() if k not in TRANSPORT_HEADERS}
+    if body:
+        try:
+            msg["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            msg["body"] = body
+    msg["method"] = method
+    msg["path"] = f"{path}?{query}" if query else path
+    return msg
+
+
+def _error_response(
+    exc: Exception, headers: dict[str, str]
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    if isinstance(exc, HyperbeamError):
+        code, reason = exc.status, exc.reason
+        log.info("request failed: %s (%d)", reason, code)
+    else:
+        code, reason = 500, f"internal error: {type(exc).__name__}: {exc}"
+        log.exception("unhandled error while serving a request")
+    return render({"status": code, "body": reason}, headers)
+
+
+async def _send(send: Send, code: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    if not any(k == b"content-length" for k, _ in raw):
+        raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": code, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["CORS_HEADERS", "HyperbeamApp"]

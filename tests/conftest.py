@@ -1,0 +1,73 @@
+"""Shared fixtures: a real node process on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningNode:
+    url: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def start_node(tmp: Path, *extra: str) -> RunningNode:
+    """Start ``hyperbeam serve`` the README's way, on a free port, and wait until it answers."""
+    port = free_port()
+    data_dir = tmp / "data"
+    log = tmp / "node.log"
+    exe = Path(sys.executable).with_name("hyperbeam")
+    cmd = [str(exe), "serve", "--port", str(port), "--data-dir", str(data_dir), *extra]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"node exited early:\n{log.read_text()}")
+        try:
+            httpx.get(f"{url}/~meta@1.0/info", timeout=1)
+            return RunningNode(url, proc, data_dir, log)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"node did not start in 30 s:\n{log.read_text()}")
+
+
+def stop_node(node: RunningNode) -> None:
+    node.process.terminate()
+    try:
+        node.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        node.process.kill()
+        node.process.wait()
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    running = start_node(tmp_path_factory.mktemp("node"))
+    yield running
+    stop_node(running)

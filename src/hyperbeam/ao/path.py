@@ -12,6 +12,7 @@ Upstream: hb_path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,13 +89,34 @@ def to_binary(path: Any) -> str:
     return "/".join(str(p) if not isinstance(p, str) else p for p in parts)
 
 
-def pop_request(msg: Message) -> tuple[Any, Message | None] | None:
-    """The first request part and the message holding the rest, if any."""
+def pop_request(msg: Message | list[Any] | None) -> tuple[Any, Any] | None:
+    """The next request part and what remains after it; ``None`` when nothing does.
+
+    For a message the remainder is the message with the rest of its path, or
+    ``None`` after the last part. For a list of parts it is the rest of the
+    list (``[]`` after the last part). Upstream: hb_path:pop_request/2.
+    """
+    if msg is None:
+        return None
+    if isinstance(msg, list):
+        return (msg[0], msg[1:]) if msg else None
     parts = request_parts(msg)
     if not parts:
         return None
     head, rest = parts[0], parts[1:]
     return head, ({**msg, "path": rest} if rest else None)
+
+
+def tl(msg: Message | list[Any]) -> Any:
+    """A request without its first part: a message, or a list of parts.
+
+    ``None`` when no part would remain. Upstream: hb_path:tl/2.
+    """
+    if isinstance(msg, list):
+        rest = tl({"path": msg})
+        return rest["path"] if isinstance(rest, dict) else None
+    popped = pop_request(msg)
+    return None if popped is None else popped[1]
 
 
 def push_request(msg: Message, path: Any) -> Message:
@@ -105,6 +127,30 @@ def push_request(msg: Message, path: Any) -> Message:
 def queue_request(msg: Message, path: Any) -> Message:
     """Put ``path`` at the back of the message's remaining request path."""
     return {**msg, "path": (request_parts(msg) or []) + (term_to_path_parts(path) or [])}
+
+
+def matches(key1: Any, key2: Any) -> bool:
+    """Do two keys (or paths of keys) name the same thing? Upstream: matches/2."""
+    return normalize_key(key1).lower() == normalize_key(key2).lower()
+
+
+def normalize(path: Any) -> str:
+    """A path as text with exactly one leading ``/``. Upstream: hb_path:normalize/1."""
+    text = path.decode() if isinstance(path, bytes) else str(path)
+    return text if text.startswith("/") else "/" + text
+
+
+def regex_matches(path: Any, pattern: Any) -> bool:
+    """Does ``pattern`` (a regular expression) occur in ``path``?
+
+    Both are normalized to start with ``/``; a pattern that does not compile
+    matches nothing. Upstream: hb_path:regex_matches/2.
+    """
+    text = normalize(normalize_key(path))
+    try:
+        return re.search(normalize(normalize_key(pattern)), text) is not None
+    except re.error:
+        return False
 
 
 def hd(msg: Message) -> Any:

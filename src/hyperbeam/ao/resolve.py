@@ -88,6 +88,9 @@ def resolve_many(msgs: Any, opts: Opts | None = None) -> Result:
             return "error", NOT_FOUND
     if len(msgs) == 1 and isinstance(msgs[0], Subresolve):
         return resolve_many(msgs[0].messages, opts)
+    if len(msgs) == 1 and isinstance(msgs[0], As):
+        # A lone `~device@1.0&k=v` part: the base message itself, with its device set.
+        return _subresolve({}, msgs[0].device, msgs[0].msg, opts)
     if not msgs:
         raise ResolutionError("nothing to resolve: the list of messages is empty")
     current = msgs[0]
@@ -210,22 +213,26 @@ def _execute(msg1: Message, msg2: Message, opts: Opts) -> Result:
     user_opts = _user_opts(opts)
     # Stage 5: device lookup.
     key = hb_path.hd(msg2)
-    add_key, func = message_to_fun(msg1, key, user_opts)
+    try:
+        add_key, func = message_to_fun(msg1, key, user_opts)
+    except HyperbeamError as exc:
+        if opts.get("error_strategy", "throw") == "throw":
+            raise
+        return "error", {"status": exc.status, "body": f"loading device: {exc.reason}"}
     # Stage 6: execution.
     args = [key, msg1, msg2, user_opts] if add_key else [msg1, msg2, user_opts]
     try:
-        raw = call_truncated(func, args)
-    except HyperbeamError:
+        status, result = _as_result(call_truncated(func, args), key)
+    except HyperbeamError as exc:
         if opts.get("error_strategy", "throw") == "throw":
             raise
-        return "error", {"status": 500, "body": "device call failed"}
+        return "error", {"status": exc.status, "body": f"device call: {exc.reason}"}
     except Exception as exc:
         if opts.get("error_strategy", "throw") == "throw":
             raise ExecutionError(
                 f"device call for key {key!r} failed: {type(exc).__name__}: {exc}"
             ) from exc
         return "error", {"status": 500, "body": f"{type(exc).__name__}: {exc}"}
-    status, result = _as_result(raw, key)
     if opts.get("force_message"):
         status, result = force_message(status, result)
     # Stage 8: subresolution of the result.
@@ -266,11 +273,18 @@ def force_message(status: str, result: Any) -> Result:
     """Wrap a literal result in a message. Upstream: hb_ao:force_message/2."""
     if isinstance(result, list | tuple):
         return status, normalize_keys(result)
-    if isinstance(result, dict) and set(result) == {"status", "body"}:
+    if _is_status_response(status, result):
         return status, {**result, "ao-result": "body"}
     if isinstance(result, Subresolve | dict):
         return status, result
     return status, {"ao-result": "body", "body": result}
+
+
+def _is_status_response(status: str, result: Any) -> bool:
+    """Exactly ``{status, body}``, its ``status`` the same as the call's."""
+    if not isinstance(result, dict) or set(result) != {"status", "body"}:
+        return False
+    return bool(result["status"] == status)
 
 
 # --- device lookup --------------------------------------------------------------

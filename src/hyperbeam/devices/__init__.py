@@ -12,10 +12,12 @@ from hyperbeam.ao.device import Device
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.devices.message import MessageDevice
 from hyperbeam.devices.meta import MetaDevice
+from hyperbeam.devices.test import TestDevice
 
 BUILTIN_DEVICES: tuple[type[Device], ...] = (
     MessageDevice,
     MetaDevice,
+    TestDevice,
 )
 
 

@@ -36,8 +36,16 @@ TRANSPORT_HEADERS = frozenset(
 )
 
 
+#: Largest total size of a request's header block, in bytes.
+MAX_HEADER_BYTES = 64 * 1024
+
+
 class BodyTooLarge(HyperbeamError):
     status = 413
+
+
+class HeadersTooLarge(HyperbeamError):
+    status = 431
 
 
 class HyperbeamApp:
@@ -91,6 +99,11 @@ class HyperbeamApp:
             await _send(send, 302, [("location", self.node.config.default_request)], b"")
             return
         try:
+            header_bytes = sum(len(k) + len(v) for k, v in scope.get("headers", []))
+            if header_bytes > MAX_HEADER_BYTES:
+                raise HeadersTooLarge(
+                    f"request headers are {header_bytes} bytes; the limit is {MAX_HEADER_BYTES}"
+                )
             body = await _read_body(receive, self.node.config.max_body_bytes)
             request = _request_message(method, path, query, headers, body)
             loop = asyncio.get_running_loop()

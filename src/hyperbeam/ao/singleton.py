@@ -35,8 +35,8 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from hyperbeam.ao import _sf
 from hyperbeam.ao.path import As, Subresolve
+from hyperbeam.codec import sf as _sf
 from hyperbeam.errors import PathError
 from hyperbeam.message.ids import human_id, is_id
 from hyperbeam.message.model import Atom, Message, normalize_key

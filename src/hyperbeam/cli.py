@@ -91,7 +91,6 @@ def _serve(settings: config.NodeConfig) -> int:
 def _resolve(settings: config.NodeConfig, path: str) -> int:
     from hyperbeam.ao.resolve import resolve_many
     from hyperbeam.ao.singleton import from_request
-    from hyperbeam.http.render import to_json
     from hyperbeam.http.status import status_code
     from hyperbeam.node import Node
 
@@ -102,8 +101,23 @@ def _resolve(settings: config.NodeConfig, path: str) -> int:
         out = result.decode("utf-8", "replace") if isinstance(result, bytes) else str(result)
         print(out)
     else:
-        print(json.dumps(to_json(result), indent=2, sort_keys=True))
+        print(json.dumps(_to_json(result), indent=2, sort_keys=True))
     return 0 if 200 <= code < 300 else 1
+
+
+def _to_json(value: Any) -> Any:
+    """A readable JSON view of a result (private keys left out)."""
+    from hyperbeam.message.private import is_private
+
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items() if not is_private(str(k))}
+    if isinstance(value, list | tuple):
+        return [_to_json(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 if __name__ == "__main__":  # pragma: no cover

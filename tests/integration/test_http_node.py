@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
+from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
+from hyperbeam.codecs.structured import from_message, to_message
 from tests.conftest import RunningNode
 
 
@@ -48,15 +51,70 @@ def test_query_parameters_are_keys(client: httpx.Client) -> None:
 
 
 def test_nested_path_resolution(client: httpx.Client) -> None:
-    res = client.get("/~message@1.0&a+map=b=c/a/b")
+    res = client.get('/~message@1.0&a+map=b="c"/a/b')
     assert res.status_code == 200
     assert res.text == "c"
+    # A token in a map is an atom (hb_structured_fields:from_bare_item/1), and an
+    # atom travels as a quoted string typed by `ao-types`.
+    res = client.get("/~message@1.0&a+map=b=c/a/b")
+    assert res.status_code == 200
+    assert res.text == '"c"'
+    assert 'body="atom"' in res.headers["ao-types"]
 
 
 def test_post_body_is_a_key(client: httpx.Client) -> None:
     res = client.post("/~message@1.0/body", content=b"hello body")
     assert res.status_code == 200
     assert res.text == "hello body"
+
+
+def _post_message(client: httpx.Client, msg: dict[str, Any]) -> httpx.Response:
+    """POST a message encoded as upstream's client does (httpsig@1.0, hb_http:post/3)."""
+    http = to_httpsig(from_message(msg))
+    body = http.pop("body", b"")
+    path = http.pop("path").decode()
+    return client.post(
+        path, headers={k: v.decode("latin-1") for k, v in http.items()}, content=body
+    )
+
+
+def _decoded(res: httpx.Response) -> dict[str, Any]:
+    http: dict[str, Any] = dict(res.headers)
+    http["body"] = res.content
+    return to_message(from_httpsig(http))
+
+
+def test_httpsig_post_resolves_its_path(client: httpx.Client) -> None:
+    """hb_http: simple_ao_resolve_unsigned_test."""
+    res = _post_message(client, {"path": "/key1", "key1": "Value1"})
+    assert res.status_code == 200
+    assert res.text == "Value1"
+
+
+def test_httpsig_post_of_nested_message_answers_a_message(client: httpx.Client) -> None:
+    """Workload B3: a multipart POST whose answer is itself a message."""
+    res = _post_message(client, {"path": "key1", "key1": {"key2": "value1", "n": 7}})
+    assert res.status_code == 200
+    answer = _decoded(res)
+    assert answer["key2"] == "value1"
+    assert answer["n"] == 7
+    assert answer["status"] == 200
+
+
+def test_typed_values_travel_typed(client: httpx.Client) -> None:
+    res = client.get("/~message@1.0&i+integer=5&f+float=1.5&l+list=1,2")
+    assert res.status_code == 200
+    answer = _decoded(res)
+    assert answer["i"] == 5
+    assert answer["f"] == 1.5
+    assert answer["l"] == [1, 2]
+
+
+def test_values_that_cannot_be_headers_go_in_the_body(client: httpx.Client) -> None:
+    res = client.get("/~message@1.0&k=a%0D%0Ainjected:%20yes&z=1")
+    assert res.status_code == 200
+    assert "injected" not in res.headers
+    assert _decoded(res)["k"] == "a\r\ninjected: yes"
 
 
 def test_status_key_sets_http_status(client: httpx.Client) -> None:

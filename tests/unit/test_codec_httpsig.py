@@ -1,4 +1,4 @@
-"""The httpsig@1.0 codec and signature base (hyperbeam.codec.httpsig) against
+"""The httpsig@1.0 codec and signature base (hyperbeam.codecs.httpsig) against
 upstream's dev_codec_httpsig_conv / dev_codec_httpsig / hb_message tests."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from hyperbeam.codec import httpsig
-from hyperbeam.codec.httpsig import (
+from hyperbeam.codecs import httpsig
+from hyperbeam.codecs.httpsig import (
     add_content_digest,
     from_httpsig,
     group_maps,
@@ -22,7 +22,7 @@ from hyperbeam.codec.httpsig import (
     trim_and_normalize,
     unflatten,
 )
-from hyperbeam.codec.structured import from_message, normalize_key, to_bytes, to_message
+from hyperbeam.codecs.structured import from_message, normalize_key, to_bytes, to_message
 from hyperbeam.errors import CodecError
 from hyperbeam.message.id import unsigned_id
 from hyperbeam.message.ids import b64url_encode, human_id, sha256
@@ -410,3 +410,31 @@ def test_signed_http_message_gets_commitments() -> None:
     again = to_httpsig(tabm)
     assert again["signature"] == http["signature"]
     assert again["signature-input"] == http["signature-input"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("k", "line one\nline two"),
+        ("k", "a\r\ninjected: yes"),
+        ("k", " padded "),
+        ("k", "nul\x00byte"),
+        ("my key", "v"),
+        ("k", "tab\tinside"),
+    ],
+)
+def test_wire_safe_moves_unsendable_fields_to_the_body(key: str, value: str) -> None:
+    msg = {key: value, "z": 1}
+    encoded = to_httpsig(from_message(msg), wire_safe=True)
+    for name, raw in encoded.items():
+        if name == "body":
+            continue
+        assert b"\r" not in raw and b"\n" not in raw and b"\x00" not in raw
+        assert " " not in name
+    decoded = to_message(from_httpsig(encoded))
+    assert {k: v for k, v in decoded.items() if k not in ("body-keys", "content-type")} == msg
+
+
+def test_wire_safe_leaves_sendable_messages_alone() -> None:
+    tabm = from_message({"a": "1", "n": {"x": "y"}, "i": 5})
+    assert to_httpsig(tabm, wire_safe=True) == to_httpsig(tabm)

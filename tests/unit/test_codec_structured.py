@@ -1,4 +1,4 @@
-"""The structured@1.0 codec (hyperbeam.codec.structured) against upstream's
+"""The structured@1.0 codec (hyperbeam.codecs.structured) against upstream's
 dev_codec_structured behaviour."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hyperbeam.codec import structured
-from hyperbeam.codec.structured import (
+from hyperbeam.codecs import structured
+from hyperbeam.codecs.structured import (
     decode_value,
     encode_value,
     escape_key,

@@ -1,4 +1,4 @@
-"""Structured fields: the parser and the byte-exact serializer (hyperbeam.codec.sf)."""
+"""Structured fields: the parser and the byte-exact serializer (hyperbeam.codecs.sf)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from hyperbeam.codec import sf
-from hyperbeam.codec.sf import Bare, InnerList, Item
+from hyperbeam.codecs import sf
+from hyperbeam.codecs.sf import Bare, InnerList, Item
 
 
 def test_parse_item_with_params() -> None:

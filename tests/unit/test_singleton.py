@@ -479,7 +479,7 @@ def test_ids_are_recognised_by_length_only() -> None:
 
 
 def test_structured_field_parser() -> None:
-    from hyperbeam.codec import sf as _sf
+    from hyperbeam.codecs import sf as _sf
 
     assert _sf.parse_item("1.250;a;b=?0") == _sf.Item(
         _sf.Bare("decimal", 1.25),

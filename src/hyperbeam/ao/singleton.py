@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from hyperbeam.ao.path import As, Subresolve
-from hyperbeam.codec import sf as _sf
+from hyperbeam.codecs import sf as _sf
 from hyperbeam.errors import PathError
 from hyperbeam.message.ids import human_id, is_id
 from hyperbeam.message.model import Atom, Message, normalize_key

@@ -20,7 +20,7 @@ from typing import Any
 from hyperbeam.ao.resolve import resolve_many
 from hyperbeam.ao.singleton import from_request
 from hyperbeam.errors import HyperbeamError
-from hyperbeam.http.render import CORS_HEADERS, render
+from hyperbeam.http.render import CORS_HEADERS, render, request_message
 from hyperbeam.http.status import embed_status
 from hyperbeam.node import Node
 
@@ -29,12 +29,6 @@ log = logging.getLogger("hyperbeam.http")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-#: Transport headers that describe the connection, not the message.
-TRANSPORT_HEADERS = frozenset(
-    {"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te"}
-)
-
 
 #: Largest total size of a request's header block, in bytes.
 MAX_HEADER_BYTES = 64 * 1024
@@ -105,7 +99,7 @@ class HyperbeamApp:
                     f"request headers are {header_bytes} bytes; the limit is {MAX_HEADER_BYTES}"
                 )
             body = await _read_body(receive, self.node.config.max_body_bytes)
-            request = _request_message(method, path, query, headers, body)
+            request = request_message(method, path, query, headers, body)
             loop = asyncio.get_running_loop()
             status, result = await loop.run_in_executor(self.executor, self._resolve, request)
             code, out_headers, payload = render(embed_status(status, result), headers)
@@ -151,21 +145,6 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         if not event.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _request_message(
-    method: str, path: str, query: str, headers: dict[str, str], body: bytes
-) -> dict[str, Any]:
-    """The request as one message: headers, body, method and the full path."""
-    msg: dict[str, Any] = {k: v for k, v in headers.items() if k not in TRANSPORT_HEADERS}
-    if body:
-        try:
-            msg["body"] = body.decode("utf-8")
-        except UnicodeDecodeError:
-            msg["body"] = body
-    msg["method"] = method
-    msg["path"] = f"{path}?{query}" if query else path
-    return msg
 
 
 def _error_response(

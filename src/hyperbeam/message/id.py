@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hyperbeam.codec.httpsig import hmac_id
-from hyperbeam.codec.structured import from_message, sort_keys
+from hyperbeam.codecs.httpsig import hmac_id
+from hyperbeam.codecs.structured import from_message, sort_keys
 from hyperbeam.errors import CodecError
 from hyperbeam.message.ids import human_id, is_id, sha256
 from hyperbeam.message.model import Message

@@ -25,8 +25,8 @@ import hmac as hmac_mod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from hyperbeam.codec import sf
-from hyperbeam.codec.structured import (
+from hyperbeam.codecs import sf
+from hyperbeam.codecs.structured import (
     Tabm,
     from_message,
     is_id_sized,
@@ -67,8 +67,15 @@ _SIG_KEYS = ("commitments", "signature", "signature-input", "priv")
 # --- TABM -> HTTP ------------------------------------------------------------------
 
 
-def to_httpsig(tabm: Tabm) -> HttpMessage:
+def to_httpsig(tabm: Tabm, *, wire_safe: bool = False) -> HttpMessage:
     """Encode a TABM as an HTTP message. Upstream: dev_codec_httpsig_conv:to/1.
+
+    With ``wire_safe``, a top-level key that is not a valid header name, or a
+    value that a header cannot carry unchanged (line breaks, control bytes,
+    edge whitespace), goes into the multipart body instead, so the message can
+    be sent as a real HTTP response. The decoded message is the same; only
+    the encoding (and so the hmac over it) differs from upstream's, which
+    would emit a broken header.
 
     The result keeps ``body-keys`` and, when there is a body, adds
     ``content-digest`` next to it. If the TABM carries an hmac commitment with
@@ -80,7 +87,7 @@ def to_httpsig(tabm: Tabm) -> HttpMessage:
     grouped = _group_ids(tabm)
     stripped = {k: v for k, v in grouped.items() if k not in _SIG_KEYS}
     inline_headers, inline = inline_key(tabm)
-    encoded = _do_to(stripped, inline_headers, inline)
+    encoded = _do_to(stripped, inline_headers, inline, wire_safe)
     found = find_commitment({"alg": HTTP_HMAC_ALG}, tabm)
     if found is not None:
         commitment = found[1]
@@ -119,7 +126,7 @@ def _group_ids(tabm: Tabm) -> Tabm:
     return out
 
 
-def _do_to(tabm: Tabm, headers: HttpMessage, inline: str) -> HttpMessage:
+def _do_to(tabm: Tabm, headers: HttpMessage, inline: str, wire_safe: bool) -> HttpMessage:
     out: HttpMessage = dict(headers)
     body_map: Tabm = {}
     for key, value in tabm.items():
@@ -131,7 +138,8 @@ def _do_to(tabm: Tabm, headers: HttpMessage, inline: str) -> HttpMessage:
             body_map[normalize_key(key)] = value
         elif isinstance(value, bytes | str):
             raw = to_bytes(value)
-            if len(raw) <= MAX_HEADER_LENGTH:
+            fits = not wire_safe or (_is_header_name(key) and _is_header_value(raw))
+            if len(raw) <= MAX_HEADER_LENGTH and fits:
                 out[normalize_key(key)] = raw
             else:
                 body_map[normalize_key(key)] = raw
@@ -159,6 +167,21 @@ def _do_to(tabm: Tabm, headers: HttpMessage, inline: str) -> HttpMessage:
     if out.get("body"):
         out["content-digest"] = content_digest(out["body"])
     return out
+
+
+_TOKEN_BYTES = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
+_BAD_VALUE_BYTES = frozenset(range(0x20)) - {0x09} | {0x7F}
+
+
+def _is_header_name(key: str) -> bool:
+    raw = key_bytes(key)
+    return bool(raw) and all(byte in _TOKEN_BYTES for byte in raw)
+
+
+def _is_header_value(raw: bytes) -> bool:
+    if raw[:1] in (b" ", b"\t") or raw[-1:] in (b" ", b"\t"):
+        return False
+    return not any(byte in _BAD_VALUE_BYTES for byte in raw)
 
 
 def group_maps(body: Tabm, parent: str = "", top: Tabm | None = None) -> Tabm:

@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
-from hyperbeam.codec import sf
+from hyperbeam.codecs import sf
 from hyperbeam.errors import CodecError
 from hyperbeam.message.ids import human_id
 from hyperbeam.message.model import Atom, Message

@@ -46,7 +46,10 @@ def test_render_never_exposes_private_keys() -> None:
     assert "secret" not in repr(headers) and b"secret" not in body
 
 
-def test_render_falls_back_to_json_for_nested_values() -> None:
+def test_render_puts_nested_values_and_line_breaks_in_a_multipart_body() -> None:
     _, headers, body = render({"a": {"b": "c"}, "line": "x\ny"}, {})
-    assert dict(headers)["content-type"] == "application/json"
-    assert body == b'{"a":{"b":"c"},"line":"x\\ny"}'
+    hdrs = dict(headers)
+    assert hdrs["content-type"].startswith("multipart/form-data; boundary=")
+    assert "line" not in hdrs
+    assert b'content-disposition: form-data;name="a"\r\nb: c' in body
+    assert b"x\ny" in body

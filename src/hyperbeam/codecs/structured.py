@@ -35,8 +35,9 @@ from typing import Any, TypeAlias
 
 from hyperbeam.codecs import sf
 from hyperbeam.errors import CodecError
-from hyperbeam.message.ids import human_id
+from hyperbeam.message import model
 from hyperbeam.message.model import Atom, Message
+from hyperbeam.message.private import is_private
 
 Tabm: TypeAlias = dict[str, Any]
 """A message whose values are only ``bytes`` or nested TABMs."""
@@ -67,21 +68,11 @@ def sort_keys(keys: Iterable[str]) -> list[str]:
 
 
 def normalize_key(key: object) -> str:
-    """A key in its normal form: ID-sized binaries as they are, other text
-    lowercased. Upstream: hb_ao:normalize_key/1."""
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if isinstance(key, str):
-        return key if is_id_sized(key) else key.lower()
-    if isinstance(key, bytes):
-        if len(key) == 32:
-            return human_id(key)
-        return normalize_key(key.decode("utf-8", "surrogateescape"))
-    if isinstance(key, int):
-        return str(key)
-    if isinstance(key, Atom):
-        return key.name
-    raise CodecError(f"cannot use {type(key).__name__} as a message key")
+    """:func:`hyperbeam.message.model.normalize_key`, raising :class:`CodecError`."""
+    try:
+        return model.normalize_key(key)
+    except TypeError as exc:
+        raise CodecError(str(exc)) from None
 
 
 def normalize_keys(msg: dict[Any, Any]) -> dict[str, Any]:
@@ -116,11 +107,6 @@ def unescape_key(escaped: str) -> str:
             out.append(raw[pos])
             pos += 1
     return bytes(out).decode("utf-8", "surrogateescape")
-
-
-def is_private(key: str) -> bool:
-    """Upstream: hb_private:is_private/1."""
-    return key.startswith("priv")
 
 
 def is_empty_message(value: object) -> bool:

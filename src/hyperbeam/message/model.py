@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from hyperbeam.message.ids import human_id, is_id
+from hyperbeam.message.ids import human_id
 
 Message: TypeAlias = dict[str, Any]
 Value: TypeAlias = Any
@@ -46,7 +46,7 @@ def normalize_key(key: object) -> str:
     are joined with ``/``. Upstream: hb_ao:normalize_key/2.
     """
     if isinstance(key, str):
-        return key if is_id(key) else key.lower()
+        return key if _is_id_sized(key) else key.lower()
     if isinstance(key, bytes):
         if len(key) == 32:
             return human_id(key)
@@ -62,6 +62,12 @@ def normalize_key(key: object) -> str:
     raise TypeError(f"cannot use {type(key).__name__} as a message key")
 
 
+def _is_id_sized(key: str) -> bool:
+    """Upstream's ``?IS_ID`` on the key's bytes: 32, 42 or 43 of them."""
+    size = len(key) if key.isascii() else len(key.encode("utf-8", "surrogateescape"))
+    return size in (32, 42, 43)
+
+
 def list_to_message(values: list[Any] | tuple[Any, ...]) -> Message:
     """A list as a message numbered from 1. Upstream: hb_ao:normalize_keys/1."""
     return {str(i): v for i, v in enumerate(values, start=1)}
@@ -72,7 +78,7 @@ def normalize_keys(msg: Any) -> Any:
     if isinstance(msg, list | tuple):
         return list_to_message(msg)
     if isinstance(msg, dict):
-        if all(type(k) is str and (k == k.lower() or is_id(k)) for k in msg):
+        if all(type(k) is str and (k == k.lower() or _is_id_sized(k)) for k in msg):
             return msg
         return {normalize_key(k): v for k, v in msg.items()}
     return msg

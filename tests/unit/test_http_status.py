@@ -51,5 +51,5 @@ def test_render_puts_nested_values_and_line_breaks_in_a_multipart_body() -> None
     hdrs = dict(headers)
     assert hdrs["content-type"].startswith("multipart/form-data; boundary=")
     assert "line" not in hdrs
-    assert b'content-disposition: form-data;name="a"\r\nb: c' in body
+    assert b'b: c\r\ncontent-disposition: form-data;name="a"' in body
     assert b"x\ny" in body

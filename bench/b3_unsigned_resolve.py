@@ -3,8 +3,10 @@
 Workload: a node started as ``hyperbeam serve``; each request asks it to
 resolve ``key1`` on the message ``{key1: {key2: "value1"}}`` and return the
 result, 1 s closed loops (median of 3), with 1 and with 16 keep-alive clients.
-The message travels as a HyperPATH (``/~message@1.0&key1+map=key2=value1/key1``)
-until signed httpsig POSTs arrive with the codecs.
+Two encodings of the same request:
+  - ``POST``: ``{path: "key1", key1: {key2: "value1"}}`` encoded by the httpsig@1.0
+    codec as upstream's client sends it (a multipart body; the spec's B3);
+  - ``GET``: the HyperPATH ``/~message@1.0&key1+map=key2="value1"/key1``.
 
 Upstream: hb_http_benchmark_tests unsigned_resolve_benchmark_test (> 400/s,
 1 client) and parallel_unsigned_resolve_benchmark_test (> 1,000/s, 16 clients);
@@ -19,8 +21,32 @@ import tempfile
 from pathlib import Path
 
 from bench._common import http_load, machine_line, median_of, report, start_node, stop_node
+from hyperbeam.codecs.httpsig import to_httpsig
+from hyperbeam.codecs.structured import from_message
 
-PATH = "/~message@1.0&key1+map=key2=value1/key1"
+PATH = '/~message@1.0&key1+map=key2="value1"/key1'
+
+
+def post_request() -> bytes:
+    """The B3 message as upstream's hb_http:post/3 would send it."""
+    http = to_httpsig(from_message({"path": "key1", "key1": {"key2": "value1"}}))
+    body = http.pop("body", b"")
+    path = http.pop("path")
+    head = b"".join(k.encode() + b": " + v + b"\r\n" for k, v in http.items())
+    return (
+        b"POST /"
+        + path
+        + b" HTTP/1.1\r\nHost: bench\r\nConnection: keep-alive\r\n"
+        + head
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+
+
+def get_request() -> bytes:
+    return f"GET {PATH} HTTP/1.1\r\nHost: bench\r\nConnection: keep-alive\r\n\r\n".encode()
 
 
 def main(seconds: float = 1.0, runs: int = 3) -> None:
@@ -28,16 +54,15 @@ def main(seconds: float = 1.0, runs: int = 3) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         node = start_node(Path(tmp), "--log-level", "warning")
         try:
-            request = (
-                f"GET {PATH} HTTP/1.1\r\nHost: bench\r\nConnection: keep-alive\r\n\r\n"
-            ).encode()
-            http_load(node.url, request, 4, 0.5)  # warm-up
-            for clients in (1, 16):
-                rates = []
-                for _ in range(runs):
-                    count, elapsed = http_load(node.url, request, clients, seconds)
-                    rates.append(report(f"B3 unsigned resolve, {clients} clients", count, elapsed))
-                print(f"B3 {clients} clients median: {median_of(rates):,.0f}/s")
+            for name, request in (("POST httpsig", post_request()), ("GET path", get_request())):
+                http_load(node.url, request, 4, 0.5)  # warm-up
+                for clients in (1, 16):
+                    label = f"B3 unsigned resolve, {name}, {clients} clients"
+                    rates = [
+                        report(label, *http_load(node.url, request, clients, seconds))
+                        for _ in range(runs)
+                    ]
+                    print(f"{label} median: {median_of(rates):,.0f}/s")
         finally:
             stop_node(node)
 

@@ -46,7 +46,10 @@ def normalize_key(key: object) -> str:
     are joined with ``/``. Upstream: hb_ao:normalize_key/2.
     """
     if isinstance(key, str):
-        return key if _is_id_sized(key) else key.lower()
+        lowered = key.lower()
+        if lowered == key:
+            return key
+        return key if _is_id_sized(key) else lowered
     if isinstance(key, bytes):
         if len(key) == 32:
             return human_id(key)

@@ -11,6 +11,8 @@ from hyperbeam.message.model import Message, normalize_key
 
 
 def is_private(key: object) -> bool:
+    if type(key) is str and key.startswith("priv"):
+        return True
     return normalize_key(key).startswith("priv")
 
 

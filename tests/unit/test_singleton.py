@@ -667,3 +667,15 @@ def message_lists(draw: st.DrawFn) -> list[Any]:
 @given(message_lists())
 def test_to_then_from_is_identity(messages: list[Any]) -> None:
     assert from_request(to(messages)) == messages
+
+
+def test_id_length_part_with_path_syntax_is_parsed_not_loaded() -> None:
+    """Deviation from hb_singleton:parse_part/1, which takes any 42/43-byte part as an ID."""
+    part = "~message@1.0&a=1&n+integer=2&priv-x=secret"
+    assert len(part) == 42
+    (only,) = from_request({"path": "/" + part})
+    assert isinstance(only, As)
+    assert only.device == "message@1.0"
+    assert only.msg["n"] == 2
+    plain_id = "a" * 43
+    assert from_request({"path": "/" + plain_id + "/k"})[0] == plain_id

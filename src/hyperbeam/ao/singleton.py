@@ -79,6 +79,12 @@ _TX_DEFAULTS: dict[str, Any] = {
     "denomination": 0,
 }
 
+#: Characters that make a path part a HyperPATH expression, never an ID.
+#: Upstream takes any part of ID length as an ID (hb_singleton:parse_part/1), so
+#: a 43-character part such as ``~message@1.0&a=1&n+integer=2&x=y`` would be
+#: looked up as a message ID; we parse it.
+_PATH_SYNTAX = frozenset("~&=+()")
+
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _SCOPE_INDEX = re.compile(r"[+-]?[0-9]+")
 _ERLANG_FLOAT = re.compile(r"[+-]?[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?")
@@ -214,7 +220,7 @@ def _part(text: str, seps: str) -> tuple[str | None, str, str]:
 
 def _parse_part(part: str, depth: int) -> Any:
     """One path part: an ID, a subpath, or a message (maybe with a device)."""
-    if is_id(part):
+    if is_id(part) and _PATH_SYNTAX.isdisjoint(part):
         return part
     subpath = _maybe_subpath(part, depth)
     if isinstance(subpath, Subresolve):

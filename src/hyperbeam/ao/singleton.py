@@ -30,16 +30,15 @@ Upstream: hb_singleton (``from/1`` is :func:`from_request`, ``to/1`` is
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 from urllib.parse import unquote
 
 from hyperbeam.ao.path import As, Subresolve
-from hyperbeam.codecs import sf as _sf
-from hyperbeam.errors import PathError
+from hyperbeam.codecs import structured
+from hyperbeam.errors import CodecError, PathError
 from hyperbeam.message.ids import human_id, is_id
-from hyperbeam.message.model import Atom, Message, normalize_key
+from hyperbeam.message.model import Message, normalize_key
 from hyperbeam.message.private import is_private
 
 __all__ = ["MAX_NESTING_DEPTH", "MAX_SEGMENT_LENGTH", "from_request", "to"]
@@ -54,31 +53,6 @@ MAX_NESTING_DEPTH = 64
 #: Keys dropped when a step message is normalized. Upstream: ?REGEN_KEYS.
 _REGEN_KEYS = frozenset({"unsigned_id", "content-digest"})
 
-_ZERO_ID = bytes(32)
-_ZERO_SIG = bytes(512)
-
-#: Keys of upstream's ``#tx{}`` record and their defaults: a step message key
-#: holding exactly its default is dropped (upstream's
-#: hb_message:filter_default_keys/1, applied by its structured codec).
-_TX_DEFAULTS: dict[str, Any] = {
-    "format": Atom("ans104"),
-    "id": _ZERO_ID,
-    "unsigned_id": _ZERO_ID,
-    "last_tx": b"",
-    "owner": _ZERO_SIG,
-    "tags": [],
-    "target": b"",
-    "quantity": 0,
-    "data": b"",
-    "manifest": None,
-    "data_size": 0,
-    "data_tree": [],
-    "data_root": b"",
-    "signature": _ZERO_SIG,
-    "reward": 0,
-    "denomination": 0,
-}
-
 #: Characters that make a path part a HyperPATH expression, never an ID.
 #: Upstream takes any part of ID length as an ID (hb_singleton:parse_part/1), so
 #: a 43-character part such as ``~message@1.0&a=1&n+integer=2&x=y`` would be
@@ -87,8 +61,6 @@ _PATH_SYNTAX = frozenset("~&=+()")
 
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _SCOPE_INDEX = re.compile(r"[+-]?[0-9]+")
-_ERLANG_FLOAT = re.compile(r"[+-]?[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?")
-_LIST_TYPE_PREFIX = "(ao-type-"
 
 
 # --- from: request message -> messages -------------------------------------
@@ -298,67 +270,10 @@ def _maybe_typed(key: str, value: Any, depth: int) -> tuple[str, Any]:
 
 def _decode_value(cast: str, text: str, key: str) -> Any:
     """Cast ``text`` to ``cast``. Upstream: dev_codec_structured:decode_value/2."""
-    kind = cast.lower()
     try:
-        if kind == "integer":
-            bare = _sf.parse_item(text).bare
-            if bare.kind != "integer":
-                raise PathError(f"{text!r} is not an integer (key {key!r})")
-            return bare.value
-        if kind == "float":
-            if not _ERLANG_FLOAT.fullmatch(text):
-                raise PathError(f"{text!r} is not a float like '1.5' (key {key!r})")
-            number = float(text)
-            if not math.isfinite(number):
-                raise PathError(f"float {text!r} is out of range (key {key!r})")
-            return number
-        if kind == "atom":
-            bare = _sf.parse_item(text).bare
-            if bare.kind not in ("string", "token", "binary"):
-                raise PathError(f"{text!r} is not an atom (key {key!r})")
-            return _atom(_text(bare.value, "atom"))
-        if kind == "list":
-            return [_decode_list_member(member, key) for member in _sf.parse_list(text)]
-        if kind == "map":
-            return {name: _from_member(member, key) for name, member in _sf.parse_dictionary(text)}
-        if kind == "binary":
-            return text
-    except _sf.StructuredFieldError as exc:
-        raise PathError(f"cannot cast {text!r} to {kind} (key {key!r}): {exc}") from None
-    raise PathError(f"unknown type {cast!r} in key {key!r}")
-
-
-def _decode_list_member(member: _sf.Member, key: str) -> Any:
-    if isinstance(member, _sf.Item) and member.bare.kind == "string":
-        text = member.bare.value
-        assert isinstance(text, str)
-        if text.startswith(_LIST_TYPE_PREFIX):
-            cast, sep, item = text[len(_LIST_TYPE_PREFIX) :].partition(") ")
-            if not sep:
-                raise PathError(f"bad typed list item {text!r} (key {key!r})")
-            return _decode_value(cast, item, key)
-    return _from_member(member, key)
-
-
-def _from_member(member: _sf.Member, key: str) -> Any:
-    if isinstance(member, _sf.InnerList):
-        raise PathError(f"inner lists are not supported (key {key!r})")
-    bare = member.bare
-    if bare.kind == "token":
-        assert isinstance(bare.value, str)
-        return _atom(bare.value)
-    return bare.value
-
-
-def _atom(name: str) -> Any:
-    """An Erlang atom by name: booleans and ``undefined``/``null`` are native."""
-    if name == "true":
-        return True
-    if name == "false":
-        return False
-    if name in ("undefined", "null"):
-        return None
-    return Atom(name)
+        return structured.decode_value(cast, text.encode("utf-8", "surrogateescape"))
+    except CodecError as exc:
+        raise PathError(f"cannot cast key {key!r}: {exc.reason}") from None
 
 
 def _group_scoped(typed: Message, count: int) -> list[Message]:
@@ -424,16 +339,15 @@ def _normalized(msg: Message) -> Message:
 
 
 def _codec_roundtrip(msg: Message) -> Message:
-    norm = _normalized(msg)
-    ao_types = norm.pop("ao-types", None)
-    out: Message = {}
-    for key, value in norm.items():
-        if key in _REGEN_KEYS or is_private(key):
-            continue
-        out[key] = _roundtrip_value(value)
-    if isinstance(ao_types, str | bytes):
-        _apply_ao_types(out, _text(ao_types, "ao-types"))
-    return {k: v for k, v in out.items() if not _is_tx_default(k, v)}
+    norm = {
+        key: _roundtrip_value(value)
+        for key, value in _normalized(msg).items()
+        if key not in _REGEN_KEYS and not is_private(key)
+    }
+    try:
+        return structured.to_message(norm)
+    except CodecError as exc:
+        raise PathError(exc.reason) from None
 
 
 def _roundtrip_value(value: Any) -> Any:
@@ -444,64 +358,6 @@ def _roundtrip_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_roundtrip_value(item) for item in value]
     return value
-
-
-def _apply_ao_types(msg: Message, ao_types: str) -> None:
-    try:
-        members = _sf.parse_dictionary(ao_types)
-    except _sf.StructuredFieldError as exc:
-        raise PathError(f"bad ao-types {ao_types!r}: {exc}") from None
-    for raw_key, member in members:
-        if not isinstance(member, _sf.Item) or member.bare.kind not in (
-            "string",
-            "token",
-            "binary",
-        ):
-            raise PathError(f"bad ao-types entry for {raw_key!r}")
-        kind = _text(member.bare.value, "ao-types entry")
-        key = normalize_key(_decode(raw_key))
-        empty = {"empty-binary": "", "empty-list": [], "empty-message": {}}
-        if kind in empty:
-            msg.setdefault(key, empty[kind])
-        elif key not in msg:
-            continue
-        elif isinstance(msg[key], str | bytes):
-            msg[key] = _decode_value(kind, _text(msg[key], key), key)
-        elif isinstance(msg[key], dict):
-            if kind != "list":
-                raise PathError(f"ao-types gives {kind!r} for the message at {key!r}")
-            msg[key] = _ordered_list(msg[key], key)
-
-
-def _ordered_list(msg: Message, key: str) -> list[Any]:
-    """A numbered message as a list. Upstream: hb_util:message_to_ordered_list/1."""
-    if not msg:
-        return []
-    try:
-        numbered = sorted((int(k), v) for k, v in msg.items())
-    except ValueError:
-        raise PathError(f"message at {key!r} is not a numbered list") from None
-    first = numbered[0][0]
-    if [n for n, _ in numbered] != list(range(first, first + len(numbered))):
-        raise PathError(f"message at {key!r} is a list with gaps")
-    return [v for _, v in numbered]
-
-
-def _is_tx_default(key: str, value: Any) -> bool:
-    if key not in _TX_DEFAULTS:
-        return False
-    default = _TX_DEFAULTS[key]
-    if isinstance(default, bytes):
-        if isinstance(value, str):
-            return value.encode("utf-8", "surrogateescape") == default
-        return isinstance(value, bytes) and value == default
-    if default is None:
-        return value is None
-    if isinstance(default, int):
-        return type(value) is int and value == default
-    if isinstance(default, list):
-        return isinstance(value, list) and not value
-    return bool(value == default)
 
 
 # --- to: messages -> request message ------------------------------------------

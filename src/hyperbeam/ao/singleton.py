@@ -141,23 +141,12 @@ def _decode(text: str) -> str:
 
 
 def _path_parts(sep: str, text: str) -> list[str]:
-    """Non-empty parts of ``text`` between top-level separators (one pass)."""
+    """Non-empty parts of ``text`` between top-level separators."""
     parts: list[str] = []
-    depth = 0
-    start = 0
-    for index, char in enumerate(text):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            if depth == 0:
-                raise PathError(f"unbalanced ')' at offset {index} in {_show(text)}")
-            depth -= 1
-        elif depth == 0 and char == sep:
-            _add_part(parts, text[start:index])
-            start = index + 1
-    if depth:
-        raise PathError(f"unbalanced '(': {depth} left open in {_show(text)}")
-    _add_part(parts, text[start:])
+    found: str | None = sep
+    while found is not None:
+        found, part, text = _part(text, sep)
+        _add_part(parts, part)
     return parts
 
 

@@ -409,7 +409,7 @@ def _serialize_member(member: Member) -> bytes:
 
 
 def _raw(text: str | bytes) -> bytes:
-    return text if isinstance(text, bytes) else text.encode("utf-8")
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
 
 
 def _erlang_div(a: int, b: int) -> int:

@@ -118,7 +118,7 @@ def is_empty_message(value: object) -> bool:
 
 
 def to_bytes(value: str | bytes | bytearray | memoryview) -> bytes:
-    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
 
 
 def binary_out(raw: bytes) -> str | bytes:

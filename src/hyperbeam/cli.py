@@ -2,6 +2,8 @@
 
 hyperbeam serve [--host H] [--port P] [--data-dir D] [--config FILE]
 hyperbeam resolve '/~message@1.0&k=v/k'
+hyperbeam wallet new [--out FILE]
+hyperbeam wallet show [--wallet FILE]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--config", type=Path, help="config file (config.flat or .json)")
         sub.add_argument("--data-dir", type=Path, help="where the node keeps its data")
+        sub.add_argument("--wallet", help="the node's key file (default <data-dir>/wallet.json)")
 
     serve = commands.add_parser("serve", help="start a node")
     common(serve)
@@ -37,13 +40,21 @@ def _parser() -> argparse.ArgumentParser:
     res = commands.add_parser("resolve", help="resolve a HyperPATH locally and print the result")
     common(res)
     res.add_argument("path", help="a HyperPATH, e.g. '/~message@1.0&k=v/k'")
+
+    wallet = commands.add_parser("wallet", help="create or show an Arweave key file")
+    actions = wallet.add_subparsers(dest="action", required=True)
+    new = actions.add_parser("new", help="generate an RSA-4096 key file (never overwrites)")
+    common(new)
+    new.add_argument("--out", help="where to write it (default: the node's key file)")
+    show = actions.add_parser("show", help="print the address of a key file")
+    common(show)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        overrides: dict[str, Any] = {"data_dir": args.data_dir}
+        overrides: dict[str, Any] = {"data_dir": args.data_dir, "wallet": args.wallet}
         if args.command == "serve":
             overrides.update(
                 host=args.host,
@@ -55,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = config.load(config_file=args.config, overrides=overrides)
         if args.command == "serve":
             return _serve(settings)
+        if args.command == "wallet":
+            return _wallet(settings, args.action, getattr(args, "out", None))
         return _resolve(settings, args.path)
     except HyperbeamError as exc:
         print(f"hyperbeam: {exc.reason}", file=sys.stderr)
@@ -85,6 +98,23 @@ def _serve(settings: config.NodeConfig) -> int:
         access_log=False,
         lifespan="on",
     )
+    return 0
+
+
+def _wallet(settings: config.NodeConfig, action: str, out: str | None) -> int:
+    from hyperbeam.crypto.wallet import Wallet
+
+    path = Path(out).expanduser() if out else settings.wallet_path
+    if action == "new":
+        if path.exists():
+            print(f"hyperbeam: {path} already exists; not overwriting it", file=sys.stderr)
+            return 1
+        wallet = Wallet.generate()
+        wallet.save(path)
+        print(f"created {path}")
+    else:
+        wallet = Wallet.load(path)
+    print(f"address: {wallet.address}")
     return 0
 
 

@@ -47,6 +47,13 @@ class NodeConfig:
     await_inprogress: str = "named"
     load_remote_devices: bool = False
     log_level: str = "info"
+    #: The node's Arweave key file; empty means ``<data-dir>/wallet.json``,
+    #: generated on first start. Upstream: ``priv_key_location``.
+    wallet: str = ""
+
+    @property
+    def wallet_path(self) -> Path:
+        return Path(self.wallet).expanduser() if self.wallet else self.data_dir / "wallet.json"
 
     def with_updates(self, updates: Mapping[str, Any]) -> NodeConfig:
         """A copy with ``updates`` applied, each value coerced to the field's type."""
@@ -68,6 +75,7 @@ class NodeConfig:
                 else getattr(self, f.name)
             )
             for f in fields(self)
+            if f.name != "wallet"
         }
 
 

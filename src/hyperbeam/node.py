@@ -12,6 +12,7 @@ from typing import Any
 from hyperbeam.ao.persistent import Coalescer
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.config import NodeConfig
+from hyperbeam.crypto.wallet import Wallet, load_or_create
 from hyperbeam.devices import default_registry
 
 log = logging.getLogger("hyperbeam")
@@ -24,6 +25,7 @@ class Node:
     config: NodeConfig
     registry: DeviceRegistry = field(default_factory=default_registry)
     coalescer: Coalescer = field(default_factory=Coalescer)
+    wallet: Wallet | None = None
 
     def opts(self) -> dict[str, Any]:
         """Options for a resolution. Upstream: the node message."""
@@ -36,6 +38,7 @@ class Node:
             "node": self,
             "await_inprogress": await_inprogress,
             "load_remote_devices": self.config.load_remote_devices,
+            "priv_wallet": self.wallet,
         }
 
     def http_opts(self) -> dict[str, Any]:
@@ -43,6 +46,18 @@ class Node:
         return {**self.opts(), "force_message": True}
 
     def prepare(self) -> None:
-        """Create what the node needs on disk before it serves."""
+        """Create what the node needs on disk before it serves: its data
+        directory, and its wallet when it has none (never replacing one)."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         log.info("data directory: %s", self.config.data_dir)
+        if self.wallet is None:
+            path = self.config.wallet_path
+            created = not path.exists()
+            self.wallet = load_or_create(path)
+            log.info(
+                "%s wallet %s (%s)", "created" if created else "loaded", self.wallet.address, path
+            )
+
+    @property
+    def address(self) -> str | None:
+        return self.wallet.address if self.wallet is not None else None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import stat
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +13,8 @@ import pytest
 
 from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
 from hyperbeam.codecs.structured import from_message, to_message
-from tests.conftest import RunningNode
+from hyperbeam.crypto.wallet import Wallet
+from tests.conftest import RunningNode, start_node, stop_node
 
 
 @pytest.fixture
@@ -209,3 +212,20 @@ def test_huge_body_is_refused(tmp_path_factory: pytest.TempPathFactory) -> None:
             assert c.post("/~message@1.0/body", content=b"ok").text == "ok"
     finally:
         stop_node(small)
+
+
+def test_node_creates_its_wallet_once(tmp_path: Path) -> None:
+    """The node generates a key file on first start (mode 0600) and keeps it."""
+    first = start_node(tmp_path)
+    try:
+        address = httpx.get(f"{first.url}/~meta@1.0/info").headers["address"]
+    finally:
+        stop_node(first)
+    key_file = first.data_dir / "wallet.json"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert Wallet.load(key_file).address == address
+    second = start_node(tmp_path)
+    try:
+        assert httpx.get(f"{second.url}/~meta@1.0/info").headers["address"] == address
+    finally:
+        stop_node(second)

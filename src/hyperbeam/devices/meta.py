@@ -32,4 +32,6 @@ class MetaDevice(Device):
             return "error", {"status": 503, "body": "no node is running this resolution"}
         settings: dict[str, Any] = node.config.public()
         settings["devices"] = sorted(node.registry)
+        if node.address is not None:
+            settings["address"] = node.address
         return "ok", settings

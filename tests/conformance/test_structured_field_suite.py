@@ -116,7 +116,8 @@ DEVIATIONS: list[tuple[str, str, str]] = [
         "'%', '-' or '_' (ao-ids keys keep the case of IDs): hb_structured_fields:parse_dictionary",
     ),
     (
-        r"date: (date - (1970|2022|1917|2\^3).*|interoperability (max|min) date - .*|date with negative zero)"
+        r"date: (date - (1970|2022|1917|2\^3).*|interoperability (max|min) date - .*"
+        r"|date with negative zero)"
         r"|display-string: (basic display string \(ascii content\)|all printable ascii"
         r"|non-ascii display string \(lowercase escaping\)|display string quoting"
         r"|BOM in display string|over-encoded display string)",

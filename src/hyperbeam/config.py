@@ -50,6 +50,8 @@ class NodeConfig:
     #: The node's Arweave key file; empty means ``<data-dir>/wallet.json``,
     #: generated on first start. Upstream: ``priv_key_location``.
     wallet: str = ""
+    #: Sign every reply with the node's wallet. Upstream: ``force_signed``.
+    force_signed: bool = True
 
     @property
     def wallet_path(self) -> Path:

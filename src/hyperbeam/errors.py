@@ -36,6 +36,12 @@ class PathError(CodecError):
     status = 400
 
 
+class SignatureError(HyperbeamError):
+    """A signature or commitment that does not verify."""
+
+    status = 400
+
+
 class ResolutionError(HyperbeamError):
     status = 500
 

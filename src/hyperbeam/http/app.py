@@ -20,7 +20,7 @@ from typing import Any
 from hyperbeam.ao.resolve import resolve_many
 from hyperbeam.ao.singleton import from_request
 from hyperbeam.errors import HyperbeamError
-from hyperbeam.http.render import CORS_HEADERS, render, request_message
+from hyperbeam.http.render import CORS_HEADERS, render, reply_codec, request_message
 from hyperbeam.http.status import embed_status
 from hyperbeam.node import Node
 
@@ -99,10 +99,10 @@ class HyperbeamApp:
                     f"request headers are {header_bytes} bytes; the limit is {MAX_HEADER_BYTES}"
                 )
             body = await _read_body(receive, self.node.config.max_body_bytes)
-            request = request_message(method, path, query, headers, body)
             loop = asyncio.get_running_loop()
-            status, result = await loop.run_in_executor(self.executor, self._resolve, request)
-            code, out_headers, payload = render(embed_status(status, result), headers)
+            code, out_headers, payload = await loop.run_in_executor(
+                self.executor, self._handle, method, path, query, headers, body
+            )
         except Exception as exc:
             code, out_headers, payload = _error_response(exc, headers)
         await _send(send, code, out_headers, payload)
@@ -116,9 +116,16 @@ class HyperbeamApp:
             len(payload),
         )
 
-    def _resolve(self, request: dict[str, Any]) -> tuple[str, Any]:
-        messages = from_request(request)
-        return resolve_many(messages, self.node.http_opts())
+    def _handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Decode, resolve, sign and encode one request, on a worker thread
+        (the codecs and RSA signing are CPU work)."""
+        request = request_message(method, path, query, headers, body)
+        codec = reply_codec({**headers, **request})
+        status, result = resolve_many(from_request(request), self.node.http_opts())
+        wallet = self.node.wallet if self.node.config.force_signed else None
+        return render(embed_status(status, result), headers, codec=codec, wallet=wallet)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

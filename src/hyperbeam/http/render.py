@@ -2,12 +2,17 @@
 
 A request's headers and body are decoded by the httpsig codec (typed keys via
 ``ao-types``, nested messages from a multipart body) into a TABM; the method
-and the path are added. A result is encoded the same way: top-level binaries
-become headers, nested messages and large values a multipart body. Responses
-are unsigned until the node has a wallet (issue 3).
+and the path are added.
+
+A result is signed by the node's wallet (upstream's ``force_signed``) and
+encoded in the codec the request asks for: ``accept-codec`` (a key or
+header), else an ``accept`` of ``application/<name>`` for a codec we have,
+else ``httpsig@1.0``. In httpsig form, top-level binaries become headers,
+nested messages and large values a multipart body; other codecs put their
+encoding in the body and name themselves in ``codec-device``.
 
 Upstream: hb_http:req_to_tabm_singleton/3, hb_http:maybe_add_unsigned/3,
-hb_http:reply/5 and encode_reply/3 (the httpsig@1.0 branch).
+hb_http:reply/5, encode_reply/3, accept_to_codec/2, dev_meta:maybe_sign/2.
 """
 
 from __future__ import annotations
@@ -16,8 +21,17 @@ from typing import Any
 
 from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
 from hyperbeam.codecs.structured import from_message
+from hyperbeam.crypto.wallet import Wallet
+from hyperbeam.errors import CodecError, SignatureError
+from hyperbeam.message import commit
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import is_private
+
+DEFAULT_CODEC = "httpsig@1.0"
+ANS104 = "ans104@1.0"
+
+#: The ``content-type`` of a reply in each non-httpsig codec.
+CONTENT_TYPES = {"json@1.0": "application/json", ANS104: "application/ans104"}
 
 CORS_HEADERS = {
     "access-control-allow-origin": "*",
@@ -35,24 +49,105 @@ def request_message(
 ) -> Message:
     """The request as one message: its decoded fields, the method and the path.
 
+    An ANS-104 data item (``codec-device: ans104@1.0`` or ``content-type:
+    application/ans104``) is the body; anything else is an httpsig message.
+    A signed request must verify, and then only its committed fields count.
     A ``path`` the message carries itself wins over the URL's, as upstream.
     """
-    http: dict[str, Any] = {k: v for k, v in headers.items() if k not in TRANSPORT_HEADERS}
-    if body:
-        http["body"] = body
-    msg = from_httpsig(http)
+    if _is_ans104(headers):
+        msg = _ans104_request(body)
+    else:
+        http: dict[str, Any] = {k: v for k, v in headers.items() if k not in TRANSPORT_HEADERS}
+        if body:
+            http["body"] = body
+        msg = from_httpsig(http)
+        if commit.signers(msg):
+            if not commit.verify(msg):
+                raise SignatureError("the request's signature does not verify")
+            msg = commit.with_only_committed(msg)
     url_path = f"{path}?{query}" if query else path
     return {**msg, "method": method, "path": msg.get("path", url_path)}
 
 
+def _is_ans104(headers: dict[str, str]) -> bool:
+    return (
+        headers.get("codec-device") == ANS104
+        or headers.get("content-type", "").split(";")[0].strip() == CONTENT_TYPES[ANS104]
+    )
+
+
+def _ans104_request(body: bytes) -> Message:
+    from hyperbeam.codecs import ans104
+
+    item = ans104.deserialize(body)
+    if not ans104.verify(item):
+        raise SignatureError("the data item's signature does not verify")
+    msg = ans104.from_item(item)
+    if not isinstance(msg, dict):
+        raise CodecError("a data item carrying a bare binary is not a request")
+    return msg
+
+
+def reply_codec(request: Message) -> str:
+    """The codec a reply to ``request`` is encoded in. Upstream: accept_to_codec/2."""
+    named = request.get("accept-codec")
+    if named:
+        codec = str(named)
+        if codec not in commit.available_codecs():
+            raise CodecError(f"unknown codec {codec!r} in accept-codec")
+        return codec
+    for mime in str(request.get("accept", "*/*")).split(","):
+        kind, _, name = mime.split(";")[0].strip().partition("/")
+        if kind == "application" and name:
+            codec = name if "@" in name else f"{name}@1.0"
+            if codec in commit.available_codecs():
+                return codec
+        elif kind == "device" and name in commit.available_codecs():
+            return name
+    return DEFAULT_CODEC
+
+
+def sign_reply(msg: Message, codec: str, wallet: Wallet | None) -> Message:
+    """The result as the node commits to it, unless someone already signed it.
+    Upstream: dev_meta:maybe_sign/2 (``force_signed``)."""
+    if wallet is None or commit.signers(msg):
+        return msg
+    return commit.commit(msg, wallet, ANS104 if codec == ANS104 else DEFAULT_CODEC)
+
+
+def encode(msg: Message, codec: str) -> tuple[dict[str, bytes], bytes]:
+    """``(headers, body)`` of ``msg`` in ``codec``. Upstream: encode_reply/3."""
+    if codec == DEFAULT_CODEC:
+        encoded = to_httpsig(commit.convert(msg, "tabm"), wire_safe=True)
+        body = encoded.pop("body", b"")
+        return encoded, body
+    named = {"codec-device": codec.encode()}
+    if codec in CONTENT_TYPES:
+        named["content-type"] = CONTENT_TYPES[codec].encode()
+    if codec == ANS104:
+        from hyperbeam.codecs import ans104
+
+        signed = commit.with_only_committers(msg, commit.signers(msg))
+        return named, ans104.serialize_message(commit.convert(signed, "tabm"))
+    body = commit.convert(msg, codec)
+    # Upstream also sends every non-map top-level field as a header.
+    scalars = {k: v for k, v in msg.items() if not isinstance(v, dict | list)}
+    extra = to_httpsig(from_message(scalars), wire_safe=True)
+    extra.pop("body", None)
+    return {**extra, **named}, body if isinstance(body, bytes) else str(body).encode()
+
+
 def render(
-    msg: Message, request_headers: dict[str, str]
+    msg: Message,
+    request_headers: dict[str, str],
+    *,
+    codec: str = DEFAULT_CODEC,
+    wallet: Wallet | None = None,
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    """``(status, headers, body)`` for a result message."""
+    """``(status, headers, body)`` for a result message, signed by ``wallet`` if given."""
     status = msg.get("status", 200)
     code = status if isinstance(status, int) and not isinstance(status, bool) else 200
-    encoded = to_httpsig(from_message(msg), wire_safe=True)
-    body = encoded.pop("body", b"")
+    encoded, body = encode(sign_reply(msg, codec, wallet), codec)
     headers: dict[str, str] = dict(CORS_HEADERS)
     allow = request_headers.get("access-control-request-headers")
     if allow:

@@ -52,7 +52,7 @@ def get_request() -> bytes:
 def main(seconds: float = 1.0, runs: int = 3) -> None:
     print(machine_line())
     with tempfile.TemporaryDirectory() as tmp:
-        node = start_node(Path(tmp), "--log-level", "warning")
+        node = start_node(Path(tmp), "--log-level", "warning", "--no-force-signed")
         try:
             for name, request in (("POST httpsig", post_request()), ("GET path", get_request())):
                 http_load(node.url, request, 4, 0.5)  # warm-up

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="resolver threads (default 16)")
     serve.add_argument("--max-body-bytes", type=int, help="refuse larger bodies (default 64 MiB)")
     serve.add_argument("--log-level", help="debug, info, warning or error")
+    serve.add_argument(
+        "--force-signed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="sign every reply with the node's wallet (default: yes)",
+    )
 
     res = commands.add_parser("resolve", help="resolve a HyperPATH locally and print the result")
     common(res)
@@ -62,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 workers=args.workers,
                 max_body_bytes=args.max_body_bytes,
                 log_level=args.log_level,
+                force_signed=args.force_signed,
             )
         settings = config.load(config_file=args.config, overrides=overrides)
         if args.command == "serve":

@@ -21,6 +21,7 @@ import base64
 import binascii
 import decimal
 import math
+import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,8 +31,6 @@ _ALPHA = frozenset(string.ascii_letters)
 _DIGIT = frozenset(string.digits)
 _LCALPHA = frozenset(string.ascii_lowercase)
 _TCHAR = _ALPHA | _DIGIT | frozenset("!#$%&'*+-.^_`|~")
-_TOKEN_CHARS = _TCHAR | frozenset(":/")
-_B64_CHARS = _ALPHA | _DIGIT | frozenset("+/=")
 _DICT_KEY_START = _ALPHA | _DIGIT | frozenset("*%_-")
 _DICT_KEY_CHARS = _ALPHA | _DIGIT | frozenset("_-.*%")
 _PARAM_KEY_START = _LCALPHA | frozenset("*")
@@ -279,41 +278,41 @@ def _number(reader: _Reader) -> Bare:
     return Bare("decimal", sign * float(f"{int_digits}.{frac_digits}"))
 
 
+#: A string's body: printable ASCII but ``"`` and ``\\``, or an escaped ``"``/``\\``.
+_STRING_BODY = re.compile(r'(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*')
+_ESCAPED = re.compile(r'\\(["\\])')
+_TOKEN_TAIL = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z:/]*")
+_B64_RUN = re.compile(r"[A-Za-z0-9+/=]*")
+
+
 def _string(reader: _Reader) -> Bare:
-    reader.pos += 1
-    out: list[str] = []
-    while True:
-        char = reader.peek()
-        if char == "":
-            raise reader.fail("unterminated string")
+    start = reader.pos + 1
+    found = _STRING_BODY.match(reader.text, start)
+    end = found.end() if found else start
+    reader.pos = end
+    char = reader.peek()
+    if char == '"':
         reader.pos += 1
-        if char == '"':
-            return Bare("string", "".join(out))
-        if char == "\\":
-            escaped = reader.peek()
-            if escaped not in ('"', "\\"):
-                raise reader.fail("bad escape in string")
-            reader.pos += 1
-            out.append(escaped)
-        elif 0x20 <= ord(char) <= 0x7E:
-            out.append(char)
-        else:
-            raise reader.fail("bad character in string")
+        body = reader.text[start:end]
+        return Bare("string", _ESCAPED.sub(r"\1", body) if "\\" in body else body)
+    if char == "":
+        raise reader.fail("unterminated string")
+    if char == "\\":
+        raise reader.fail("bad escape in string")
+    raise reader.fail("bad character in string")
 
 
 def _token(reader: _Reader) -> Bare:
     start = reader.pos
-    reader.pos += 1
-    while reader.peek() != "" and reader.peek() in _TOKEN_CHARS:
-        reader.pos += 1
+    found = _TOKEN_TAIL.match(reader.text, start + 1)
+    reader.pos = found.end() if found else start + 1
     return Bare("token", reader.text[start : reader.pos])
 
 
 def _byte_sequence(reader: _Reader) -> Bare:
-    reader.pos += 1
-    start = reader.pos
-    while reader.peek() != "" and reader.peek() in _B64_CHARS:
-        reader.pos += 1
+    start = reader.pos + 1
+    found = _B64_RUN.match(reader.text, start)
+    reader.pos = found.end() if found else start
     if reader.peek() != ":":
         raise reader.fail("unterminated byte sequence")
     encoded = reader.text[start : reader.pos]

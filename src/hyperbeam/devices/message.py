@@ -3,6 +3,12 @@
 Any key not reserved here answers the value stored under it, looked up
 case-insensitively; private keys (``priv*``) are never answered.
 
+Commitment keys: ``id`` (selecting commitments with the request's
+``committers``/``commitments``), ``commit`` (signing with the wallet in the
+node options' ``priv_wallet``), ``committers``, ``committed`` and
+``verify``; ``set`` drops the commitments of a message whose committed keys
+it changes.
+
 Upstream: dev_message.erl.
 """
 
@@ -12,6 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from hyperbeam.ao.device import Device, Result, key
+from hyperbeam.crypto.wallet import Wallet
+from hyperbeam.errors import HyperbeamError
+from hyperbeam.message import commit as commit_api
+from hyperbeam.message.commit import match
+from hyperbeam.message.id import commitment_ids, message_id
 from hyperbeam.message.model import UNSET, Message, normalize_key, normalize_keys
 from hyperbeam.message.private import is_private, private_of, with_private
 
@@ -74,7 +85,11 @@ class MessageDevice(Device):
             merged = {**base, **new_values}
         else:
             merged = deep_merge(base, new_values)
-        return "ok", with_private(merged, private_of(msg))
+        merged = with_private(merged, private_of(msg))
+        if "commitments" in msg and _overwrites_committed(msg, new_keys) and not match(merged, msg):
+            # The committed values changed: the commitments no longer hold.
+            merged = {k: v for k, v in merged.items() if k != "commitments"}
+        return "ok", merged
 
     @key("set_path")
     def set_path(self, msg: Message, req: Message) -> Result:
@@ -93,17 +108,58 @@ class MessageDevice(Device):
 
     @key("id")
     def id(self, msg: Message, req: Message) -> Result:
-        """The message's ID (unsigned: the hmac of its content)."""
-        from hyperbeam.message.id import message_id
-
-        return "ok", message_id(msg)
+        """The message's ID, counting the commitments the request selects
+        with ``committers`` and ``commitments`` (by default, all of them).
+        Upstream: dev_message:id/3."""
+        return "ok", message_id(msg, req.get("committers", "none"), req.get("commitments"))
 
     @key("committers")
     def committers(self, msg: Message) -> Result:
-        commitments = msg.get("commitments", {})
-        if not isinstance(commitments, dict):
+        """The committer of every commitment. Upstream: dev_message:committers/3."""
+        if not isinstance(msg, dict) or not isinstance(msg.get("commitments"), dict):
             return "ok", []
-        found = [
-            c["committer"] for c in commitments.values() if isinstance(c, dict) and "committer" in c
-        ]
-        return "ok", found
+        return "ok", commit_api.committers(msg)
+
+    @key("commit")
+    def commit(self, msg: Message, req: Message, opts: Mapping[str, Any]) -> Result:
+        """Sign the target with the node's wallet (``priv_wallet``), using
+        the request's ``commitment-device`` or the node's
+        ``commitment_device`` (``httpsig@1.0`` by default).
+        Upstream: dev_message:commit/3."""
+        wallet = (opts or {}).get("priv_wallet")
+        if not isinstance(wallet, Wallet):
+            return "error", "no_viable_wallet"
+        base = commit_api.find_target(msg, req)
+        device = req.get("commitment-device") or (opts or {}).get(
+            "commitment_device", commit_api.DEFAULT_DEVICE
+        )
+        return "ok", commit_api.commit(base, wallet, str(device))
+
+    @key("committed")
+    def committed(self, msg: Message, req: Message) -> Result:
+        """The keys every selected commitment covers.
+        Upstream: dev_message:committed/3."""
+        base = commit_api.find_target(msg, req)
+        ids = commitment_ids(base, req.get("committers", "none"), req.get("commitments"))
+        return "ok", commit_api.committed(base, ids)
+
+    @key("verify")
+    def verify(self, msg: Message, req: Message) -> Result:
+        """Whether the commitments the request selects (by default, all of
+        them, hmacs included) hold. Upstream: dev_message:verify/3."""
+        base = commit_api.find_target(msg, req)
+        if not isinstance(base, dict):
+            return "error", "not_a_message"
+        return "ok", commit_api.verify(
+            base, req.get("committers", "none"), commitments=req.get("commitments")
+        )
+
+
+def _overwrites_committed(msg: Message, new_keys: list[str]) -> bool:
+    """Whether a ``set`` writes a key that the message's signed commitments
+    cover. Upstream: the committed-keys check of dev_message:set/3."""
+    try:
+        covered = commit_api.committed(msg, commitment_ids(msg, "all"))
+    except HyperbeamError:
+        return True
+    return any(normalize_key(k) in new_keys for k in covered)

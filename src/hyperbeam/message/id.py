@@ -1,44 +1,63 @@
 """Message IDs as upstream computes them.
 
-A message without commitments is identified by the hmac-sha256 (key ``ao``)
-of its RFC 9421 signature base in ``httpsig@1.0`` form. A message with one
-commitment is identified by that commitment's ID; with several, by the
-sha256 of their sorted IDs joined with ``", "``.
+A message without (relevant) commitments is identified by the hmac-sha256
+(key ``ao``) of its RFC 9421 signature base in ``httpsig@1.0`` form. A
+message with one relevant commitment is identified by that commitment's ID;
+with several, by the sha256 of their sorted IDs joined with ``", "``.
 
-Upstream: dev_message:id/3 (with the default request: all commitments),
-dev_message:calculate_ids/3, dev_codec_httpsig:id/3 and reset_hmac/1.
+Which commitments are relevant is chosen as a ``message@1.0`` request does,
+with ``committers`` and ``commitments`` (see :func:`commitment_ids`). By
+default every commitment counts.
+
+Upstream: dev_message:id/3, with_relevant_commitments/3,
+commitment_ids_from_request/3, commitment_ids_from_committers/2,
+calculate_ids/3; dev_codec_httpsig:id/3 and reset_hmac/1.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 from hyperbeam.codecs.httpsig import hmac_id
-from hyperbeam.codecs.structured import from_message, sort_keys
+from hyperbeam.codecs.structured import from_message, sort_keys, to_bytes
 from hyperbeam.errors import CodecError
 from hyperbeam.message.ids import human_id, is_id, sha256
-from hyperbeam.message.model import Message
+from hyperbeam.message.model import Atom, Message
+
+#: How a request names commitments or committers: ``"all"``, ``"none"``, one
+#: ID or address, or a list of them (a numbered message is read as a list).
+Selector: TypeAlias = str | bytes | Atom | Sequence[str | bytes] | Mapping[str, Any] | None
 
 
-def message_id(msg: Message) -> str:
-    """The 43-character ID of ``msg``, counting all of its commitments.
+class CommittersNotFound(CodecError):
+    """A request names committers or commitments the message does not have.
+    Upstream throws ``{verify, {requested_committers_not_found, ...}}``."""
 
-    Upstream: dev_message:id(Msg, #{}, Opts).
+    status = 400
+
+
+def message_id(msg: Message, committers: Selector = "none", commitments: Selector = None) -> str:
+    """The 43-character ID of ``msg``.
+
+    ``committers`` and ``commitments`` select the commitments that count, as
+    in :func:`commitment_ids`; the defaults count all of them.
+    Upstream: dev_message:id/3.
     """
-    commitments = _commitments(msg)
-    ids = [_human(key) for key in commitments]
+    ids = commitment_ids(msg, committers, commitments)
     if not ids:
         return unsigned_id(msg)
-    if len(ids) == 1:
-        return ids[0]
-    line = ", ".join(sort_keys(ids)).encode("ascii")
+    humans = [_human(cid) for cid in ids]
+    if len(humans) == 1:
+        return humans[0]
+    line = ", ".join(sort_keys(set(humans))).encode("ascii")
     return human_id(sha256(line))
 
 
 def unsigned_id(msg: Message) -> str:
     """The ID of ``msg`` ignoring its commitments: the hmac of its content.
 
-    Upstream: dev_message:id(Msg, #{<<"committers">> => <<"none">>}, Opts),
+    Upstream: dev_message:id(Msg, #{<<"committers">> => []}, Opts),
     which reaches dev_codec_httpsig:id/3 and reset_hmac/1.
     """
     if not isinstance(msg, dict):
@@ -51,13 +70,108 @@ def unsigned_id(msg: Message) -> str:
     return hmac_id(from_message(body))
 
 
-def _commitments(msg: Message) -> dict[Any, Any]:
+def commitment_ids(
+    msg: Message, committers: Selector = "none", commitments: Selector = None
+) -> list[str]:
+    """The IDs of the commitments of ``msg`` that a request selects.
+
+    ``committers`` is ``"none"`` (the default), ``"all"`` (every commitment
+    with a ``committer``), one address or a list of them; ``commitments`` is
+    ``"all"``, ``"none"``, one commitment ID or a list of them, and defaults
+    to ``"all"`` when ``committers`` is ``"none"`` and to ``"none"``
+    otherwise. The result is the committers' commitments, then the named
+    ones, without repeats. A committer without a commitment, or a named
+    commitment the message lacks, raises :class:`CommittersNotFound`.
+    Upstream: dev_message:commitment_ids_from_request/3.
+    """
+    found = commitments_of(msg)
+    req_committers = _selector(committers if committers is not None else "none")
+    default = "all" if req_committers == "none" else "none"
+    req_commitments = _selector(commitments if commitments is not None else default)
+    from_committers: list[str] = []
+    if req_committers == "all":
+        from_committers = _ids_of_committers(committers_of(msg), found)
+    elif req_committers != "none":
+        names = [req_committers] if isinstance(req_committers, str) else req_committers
+        from_committers = _ids_of_committers(names, found)
+    from_ids: list[str] = []
+    if req_commitments == "all":
+        from_ids = list(found)
+    elif req_commitments != "none":
+        names = [req_commitments] if isinstance(req_commitments, str) else req_commitments
+        missing = [name for name in names if name not in found]
+        if missing:
+            raise CommittersNotFound(f"the message has no commitments {missing}")
+        from_ids = names
+    return list(dict.fromkeys([*from_committers, *from_ids]))
+
+
+def commitments_of(msg: Any) -> dict[str, Any]:
+    """The ``commitments`` of a message (empty when it has none)."""
     if not isinstance(msg, dict):
-        raise CodecError(f"cannot take the ID of a {type(msg).__name__}")
-    commitments = msg.get("commitments", {})
-    if not isinstance(commitments, dict):
+        raise CodecError(f"a {type(msg).__name__} has no commitments")
+    found = msg.get("commitments", {})
+    if not isinstance(found, dict):
         raise CodecError("commitments must be a message")
-    return commitments
+    return found
+
+
+def committers_of(msg: Any) -> list[str]:
+    """The ``committer`` of each commitment that has one, in commitment-ID
+    order. Upstream: dev_message:committers/3."""
+    found = commitments_of(msg)
+    out: list[str] = []
+    for cid in sort_keys(found):
+        commitment = found[cid]
+        if isinstance(commitment, dict) and commitment.get("committer") is not None:
+            out.append(_text(commitment["committer"]))
+    return out
+
+
+def _ids_of_committers(names: Sequence[str], found: Mapping[str, Any]) -> list[str]:
+    """Upstream: dev_message:commitment_ids_from_committers/2."""
+    out: list[str] = []
+    missing: list[str] = []
+    for name in names:
+        ids = [
+            cid
+            for cid in sort_keys(found)
+            if isinstance(found[cid], dict)
+            and found[cid].get("committer") is not None
+            and _text(found[cid]["committer"]) == name
+        ]
+        if not ids:
+            missing.append(name)
+        out += ids
+    if missing:
+        raise CommittersNotFound(f"no commitments by the committers {missing}")
+    return out
+
+
+def _selector(value: Selector) -> str | list[str]:
+    """``"all"``/``"none"`` (any case), one name, or a list of names."""
+    if isinstance(value, Atom):
+        value = value.name
+    if isinstance(value, str | bytes):
+        text = _text(value)
+        return text.lower() if text.lower() in ("all", "none") else text
+    if isinstance(value, Mapping):
+        try:
+            ordered = sorted(value.items(), key=lambda pair: int(pair[0]))
+        except ValueError:
+            raise CodecError(f"cannot read {value!r} as a list of names") from None
+        return [_text(v) for _, v in ordered]
+    if isinstance(value, Sequence):
+        return [_text(v) for v in value]
+    raise CodecError(f"cannot read {value!r} as commitments or committers")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return to_bytes(value).decode("utf-8", "surrogateescape")
+    raise CodecError(f"{value!r} is not a name")
 
 
 def _human(key: Any) -> str:

@@ -4,6 +4,7 @@ hb_http (req_to_tabm_singleton, encode_reply), dev_meta:maybe_sign."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,6 @@ import pytest
 
 from hyperbeam.codecs import ans104
 from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
-from hyperbeam.codecs.json import from_json
 from hyperbeam.crypto.wallet import Wallet, address_of
 from hyperbeam.message import commit
 from tests.conftest import RunningNode
@@ -155,8 +155,11 @@ def test_json_reply_by_accept_header(client: httpx.Client) -> None:
     assert res.status_code == 200
     assert res.headers["codec-device"] == "json@1.0"
     assert res.headers["content-type"] == "application/json"
-    decoded = from_json(res.content)
+    decoded = json.loads(res.content)
     assert decoded["a"] == "1"
+    assert decoded["n"] == "7"
+    assert 'n="integer"' in decoded["ao-types"]
+    assert decoded["commitments"], "the JSON reply carries the node's commitments"
 
 
 def test_signed_ans104_request(client: httpx.Client, client_wallet: Wallet) -> None:

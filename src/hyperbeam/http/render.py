@@ -90,13 +90,13 @@ def _ans104_request(body: bytes) -> Message:
 
 def reply_codec(request: Message) -> str:
     """The codec a reply to ``request`` is encoded in. Upstream: accept_to_codec/2."""
-    named = request.get("accept-codec")
+    named = _text(request.get("accept-codec", ""))
     if named:
-        codec = str(named)
+        codec = named
         if codec not in commit.available_codecs():
             raise CodecError(f"unknown codec {codec!r} in accept-codec")
         return codec
-    for mime in str(request.get("accept", "*/*")).split(","):
+    for mime in _text(request.get("accept", "*/*")).split(","):
         kind, _, name = mime.split(";")[0].strip().partition("/")
         if kind == "application" and name:
             codec = name if "@" in name else f"{name}@1.0"
@@ -105,6 +105,10 @@ def reply_codec(request: Message) -> str:
         elif kind == "device" and name in commit.available_codecs():
             return name
     return DEFAULT_CODEC
+
+
+def _text(value: Any) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
 def sign_reply(msg: Message, codec: str, wallet: Wallet | None) -> Message:

@@ -1,0 +1,100 @@
+"""Real JavaScript clients against a real node over HTTP.
+
+hbsig (0.1.5) signs requests with its own RFC 9421 signer (tests/js/hbsig_http.mjs);
+the node must verify and answer them, and refuse tampered copies.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hyperbeam.codecs.httpsig import from_httpsig
+from hyperbeam.crypto.wallet import Wallet
+from hyperbeam.message import commit
+from tests.conftest import RunningNode
+
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
+
+
+def _node_js(script: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    assert node is not None, "node is not installed (scripts/install needs Node.js and npm)"
+    assert (JS_DIR / "node_modules" / "hbsig").is_dir(), "JS test clients missing: scripts/install"
+    done = subprocess.run(
+        [node, str(JS_DIR / script)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    return results
+
+
+@pytest.fixture(scope="module")
+def client_wallet() -> Wallet:
+    return Wallet.generate()
+
+
+@pytest.fixture(scope="module")
+def hbsig_results(node: RunningNode, client_wallet: Wallet) -> list[dict[str, Any]]:
+    tasks = [
+        {"fields": {"path": "/key1", "key1": "Value1"}},
+        {"fields": {"path": "/key1/key2", "key1": {"key2": "nested", "n": 5}}},
+        {"fields": {"path": "/key1", "key1": "Value1"}, "tamper": {"key1": "Forged"}},
+        {"fields": {"path": "/key1", "key1": "Value1", "data": "some data"}},
+    ]
+    return _node_js(
+        "hbsig_http.mjs", {"url": node.url, "jwk": client_wallet.to_jwk(), "tasks": tasks}
+    )
+
+
+def test_hbsig_signed_request_is_answered(hbsig_results: list[dict[str, Any]]) -> None:
+    first = hbsig_results[0]
+    assert first.get("status") == 200, first
+    assert first["body"] == "Value1"
+
+
+def test_hbsig_signed_multipart_request_is_answered(hbsig_results: list[dict[str, Any]]) -> None:
+    second = hbsig_results[1]
+    assert second.get("status") == 200, second
+    assert second["body"] == "nested"
+
+
+def test_hbsig_request_tampered_after_signing_is_refused(
+    hbsig_results: list[dict[str, Any]], node: RunningNode
+) -> None:
+    third = hbsig_results[2]
+    assert third.get("status") == 400, third
+    assert "signature" in third["body"]
+    assert node.alive()
+
+
+def test_hbsig_request_with_data_is_answered(hbsig_results: list[dict[str, Any]]) -> None:
+    fourth = hbsig_results[3]
+    assert fourth.get("status") == 200, fourth
+    assert fourth["body"] == "Value1"
+
+
+def test_replies_to_js_clients_are_signed_by_the_node(
+    hbsig_results: list[dict[str, Any]], node: RunningNode
+) -> None:
+    address = httpx.get(f"{node.url}/~meta@1.0/info").headers["address"]
+    reply = hbsig_results[0]
+    http: dict[str, Any] = {
+        k: v
+        for k, v in reply["headers"].items()
+        if not k.startswith("access-control-") and k != "content-length"
+    }
+    http["body"] = reply["body"].encode()
+    msg = from_httpsig(http)
+    assert commit.signers(msg) == [address]
+    assert commit.verify(msg)

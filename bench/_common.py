@@ -4,10 +4,11 @@ and starting a node process. Every benchmark prints ``N ops in T s (X/s)``."""
 from __future__ import annotations
 
 import asyncio
+import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +44,29 @@ def closed_loop(func: Callable[[], Any], seconds: float) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def median_of(runs: list[float]) -> float:
     return statistics.median(runs)
 
 
 async def _client(
-    host: str, port: int, request: bytes, deadline: float, counts: list[int], expect: bytes
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    deadline: float,
+    counts: list[int],
+    expect: bytes,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
-            writer.write(request)
+            writer.write(requests[counts[0] % len(requests)])
             await writer.drain()
             head = await reader.readuntil(b"\r\n\r\n")
             if not head.startswith(expect):
@@ -69,8 +82,14 @@ async def _client(
         writer.close()
 
 
-def http_load(url: str, request: bytes, clients: int, seconds: float) -> tuple[int, float]:
-    """Keep-alive HTTP/1.1 closed loops from ``clients`` connections at once."""
+def http_load(
+    url: str, request: bytes | Sequence[bytes], clients: int, seconds: float
+) -> tuple[int, float]:
+    """Keep-alive HTTP/1.1 closed loops from ``clients`` connections at once.
+
+    Given several requests, the clients take them in turn (one after another
+    across all connections)."""
+    requests = [request] if isinstance(request, bytes) else list(request)
     host, port = url.removeprefix("http://").split(":")
     counts = [0]
 
@@ -79,7 +98,7 @@ def http_load(url: str, request: bytes, clients: int, seconds: float) -> tuple[i
         deadline = start + seconds
         await asyncio.gather(
             *(
-                _client(host, int(port), request, deadline, counts, b"HTTP/1.1 200")
+                _client(host, int(port), requests, deadline, counts, b"HTTP/1.1 200")
                 for _ in range(clients)
             )
         )

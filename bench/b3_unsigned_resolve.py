@@ -27,9 +27,9 @@ from hyperbeam.codecs.structured import from_message
 PATH = '/~message@1.0&key1+map=key2="value1"/key1'
 
 
-def post_request() -> bytes:
+def post_request(value: str = "value1") -> bytes:
     """The B3 message as upstream's hb_http:post/3 would send it."""
-    http = to_httpsig(from_message({"path": "key1", "key1": {"key2": "value1"}}))
+    http = to_httpsig(from_message({"path": "key1", "key1": {"key2": value}}))
     body = http.pop("body", b"")
     path = http.pop("path")
     head = b"".join(k.encode() + b": " + v + b"\r\n" for k, v in http.items())

@@ -14,6 +14,7 @@ from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.config import NodeConfig
 from hyperbeam.crypto.wallet import Wallet, load_or_create
 from hyperbeam.devices import default_registry
+from hyperbeam.http.render import SignedReplies
 
 log = logging.getLogger("hyperbeam")
 
@@ -26,6 +27,8 @@ class Node:
     registry: DeviceRegistry = field(default_factory=default_registry)
     coalescer: Coalescer = field(default_factory=Coalescer)
     wallet: Wallet | None = None
+    #: Recently signed replies (see :class:`hyperbeam.http.render.SignedReplies`).
+    replies: SignedReplies = field(default_factory=SignedReplies)
 
     def opts(self) -> dict[str, Any]:
         """Options for a resolution. Upstream: the node message."""

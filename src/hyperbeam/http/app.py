@@ -125,7 +125,13 @@ class HyperbeamApp:
         codec = reply_codec({**headers, **request})
         status, result = resolve_many(from_request(request), self.node.http_opts())
         wallet = self.node.wallet if self.node.config.force_signed else None
-        return render(embed_status(status, result), headers, codec=codec, wallet=wallet)
+        return render(
+            embed_status(status, result),
+            headers,
+            codec=codec,
+            wallet=wallet,
+            replies=self.node.replies,
+        )
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -17,15 +17,18 @@ hb_http:reply/5, encode_reply/3, accept_to_codec/2, dev_meta:maybe_sign/2.
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections import OrderedDict
+from typing import Any, TypeAlias
 
 from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
 from hyperbeam.codecs.structured import from_message
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.errors import CodecError, SignatureError
 from hyperbeam.message import commit
+from hyperbeam.message.id import unsigned_id
 from hyperbeam.message.model import Message
-from hyperbeam.message.private import is_private
+from hyperbeam.message.private import is_private, private_of
 
 DEFAULT_CODEC = "httpsig@1.0"
 ANS104 = "ans104@1.0"
@@ -141,17 +144,58 @@ def encode(msg: Message, codec: str) -> tuple[dict[str, bytes], bytes]:
     return {**extra, **named}, body if isinstance(body, bytes) else str(body).encode()
 
 
+Encoded: TypeAlias = tuple[dict[str, bytes], bytes]
+
+
+class SignedReplies:
+    """The most recent signed replies, so that an identical reply (same
+    content, same hashpath, same codec, same signer) is not signed again.
+
+    Any valid signature over the same bytes is as good as a new one, and
+    RSA-4096 signing is most of the cost of a reply. Only replies are kept:
+    messages that get an identity of their own (spawns, data items) are
+    always signed afresh, as upstream does.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, ...], Encoded] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, msg: Message, codec: str, wallet: Wallet) -> Encoded:
+        if commit.signers(msg):
+            return encode(msg, codec)
+        hashpath = str(private_of(msg).get("hashpath", ""))
+        key = (wallet.address, codec, unsigned_id(msg), hashpath)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        made = encode(sign_reply(msg, codec, wallet), codec)
+        with self._lock:
+            self._entries[key] = made
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return made
+
+
 def render(
     msg: Message,
     request_headers: dict[str, str],
     *,
     codec: str = DEFAULT_CODEC,
     wallet: Wallet | None = None,
+    replies: SignedReplies | None = None,
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    """``(status, headers, body)`` for a result message, signed by ``wallet`` if given."""
+    """``(status, headers, body)`` for a result message, signed by ``wallet`` if
+    given (through ``replies``, which remembers recent signed replies)."""
     status = msg.get("status", 200)
     code = status if isinstance(status, int) and not isinstance(status, bool) else 200
-    encoded, body = encode(sign_reply(msg, codec, wallet), codec)
+    if wallet is not None and replies is not None:
+        encoded, body = replies.encode(msg, codec, wallet)
+    else:
+        encoded, body = encode(sign_reply(msg, codec, wallet), codec)
     headers: dict[str, str] = dict(CORS_HEADERS)
     allow = request_headers.get("access-control-request-headers")
     if allow:

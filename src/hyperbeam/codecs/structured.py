@@ -45,6 +45,7 @@ Tabm: TypeAlias = dict[str, Any]
 AO_TYPES = "ao-types"
 REGEN_KEYS = frozenset({"unsigned_id", "content-digest"})
 _LIST_TYPE_PREFIX = "(ao-type-"
+_PLAIN_INTEGER = re.compile(rb"-?[0-9]{1,4096}")
 _ERLANG_FLOAT = re.compile(rb"[+-]?[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?")
 _ESCAPE_KEEP = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789.-_/?&+")
 
@@ -309,6 +310,10 @@ def decode_value(kind: str, raw: bytes) -> Any:
     kind = kind.lower()
     try:
         if kind == "integer":
+            if _PLAIN_INTEGER.fullmatch(raw):
+                # Also integers longer than structured fields' 15 digits, which
+                # upstream writes but cannot read back.
+                return int(raw)
             bare = sf.parse_item(raw).bare
             if bare.kind != "integer":
                 raise CodecError(f"{raw!r} is not an integer")

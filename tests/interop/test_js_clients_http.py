@@ -1,7 +1,9 @@
 """Real JavaScript clients against a real node over HTTP.
 
-hbsig (0.1.5) signs requests with its own RFC 9421 signer (tests/js/hbsig_http.mjs);
-the node must verify and answer them, and refuse tampered copies.
+hbsig (0.1.5) signs requests with its own RFC 9421 signer (tests/js/hbsig_http.mjs),
+and @permaweb/aoconnect (0.0.98, mainnet mode) sends httpsig- and ANS-104-signed
+requests (tests/js/aoconnect_http.mjs); the node must verify and answer them,
+and refuse tampered or forged copies.
 """
 
 from __future__ import annotations
@@ -98,3 +100,44 @@ def test_replies_to_js_clients_are_signed_by_the_node(
     msg = from_httpsig(http)
     assert commit.signers(msg) == [address]
     assert commit.verify(msg)
+
+
+@pytest.fixture(scope="module")
+def aoconnect_results(node: RunningNode, client_wallet: Wallet) -> list[dict[str, Any]]:
+    tasks = [
+        {"request": {"path": "/key1", "method": "POST", "key1": "Value1"}},
+        {"request": {"path": "/~message@1.0&a=1&b+integer=2/b", "method": "GET"}},
+        {
+            "request": {
+                "path": "/key1",
+                "method": "POST",
+                "key1": "Value1",
+                "signing-format": "ans104",
+            }
+        },
+        {"request": {"path": "/key1", "method": "POST", "key1": "Value1"}, "forge": True},
+    ]
+    return _node_js(
+        "aoconnect_http.mjs", {"url": node.url, "jwk": client_wallet.to_jwk(), "tasks": tasks}
+    )
+
+
+def test_aoconnect_httpsig_request(aoconnect_results: list[dict[str, Any]]) -> None:
+    assert aoconnect_results[0] == {"status": 200, "body": "Value1"}
+
+
+def test_aoconnect_reads_a_typed_answer(aoconnect_results: list[dict[str, Any]]) -> None:
+    assert aoconnect_results[1] == {"status": 200, "body": "2"}
+
+
+def test_aoconnect_ans104_request(aoconnect_results: list[dict[str, Any]]) -> None:
+    assert aoconnect_results[2] == {"status": 200, "body": "Value1"}
+
+
+def test_aoconnect_forged_signature_is_refused(
+    aoconnect_results: list[dict[str, Any]], node: RunningNode
+) -> None:
+    forged = aoconnect_results[3]
+    assert forged.get("status") == 400, forged
+    assert "signature" in forged["body"]
+    assert node.alive()

@@ -25,7 +25,7 @@ from tests.conftest import RunningNode
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 
 
-def _node_js(script: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+def _node_js(script: str, payload: Any) -> list[dict[str, Any]]:
     node = shutil.which("node")
     assert node is not None, "node is not installed (scripts/install needs Node.js and npm)"
     assert (JS_DIR / "node_modules" / "hbsig").is_dir(), "JS test clients missing: scripts/install"
@@ -141,3 +141,29 @@ def test_aoconnect_forged_signature_is_refused(
     assert forged.get("status") == 400, forged
     assert "signature" in forged["body"]
     assert node.alive()
+
+
+def test_hbsig_computes_our_commitment_ids_for_node_replies(
+    client_wallet: Wallet, node: RunningNode
+) -> None:
+    """hbsig's rsaid/hmacid of a signed node reply equal the commitment IDs we decode.
+
+    (hbsig's RFC 9421 verifier itself cannot check node replies: every reply
+    carries `status`, a derived-component name, which upstream and we write
+    on the signature base as `"status": ...` and the RFC library as
+    `"@status": ...`. Our own verify() checks them in the tests above.)
+    """
+    res = httpx.get(f"{node.url}/~message@1.0&a=1&b=two")
+    headers = {
+        k: v
+        for k, v in res.headers.items()
+        if not k.startswith("access-control-") and k not in ("content-length", "date", "server")
+    }
+    (theirs,) = _node_js(
+        "hbsig_sign.mjs",
+        [{"op": "verify", "headers": headers, "body": None, "method": "GET"}],
+    )
+    ours = from_httpsig({**headers, "body": res.content})
+    by_alg = {bytes(c["alg"]).decode(): cid for cid, c in commit.commitments(ours).items()}
+    assert theirs["rsaid"] == by_alg["rsa-pss-sha512"]
+    assert theirs["hmacid"] == by_alg["hmac-sha256"]

@@ -180,3 +180,19 @@ def test_truncated_or_forged_data_item_is_refused(
         assert 400 <= res.status_code < 500, (res.status_code, res.text)
         assert res.text
     assert client.get("/~message@1.0&k=v/k").text == "v"
+
+
+def test_nested_reply_as_a_bundle(client: httpx.Client, node_address: str) -> None:
+    """`accept-bundle: true` with ANS-104: the whole nested result travels in one item
+    (every reply carries its nested messages; nothing is sent as a link)."""
+    res = client.get(
+        '/~message@1.0&a+map=b="c",d="e"&n=1',
+        headers={"accept-codec": "ans104@1.0", "accept-bundle": "true"},
+    )
+    assert res.status_code == 200
+    item = ans104.deserialize(res.content)
+    assert ans104.verify(item)
+    assert address_of(item.owner) == node_address
+    msg = commit.convert(ans104.from_item(item), "structured@1.0", "tabm")
+    assert msg["a"] == {"b": "c", "d": "e"}
+    assert msg["n"] == "1"

@@ -21,6 +21,7 @@ from hyperbeam.errors import CodecError
 from hyperbeam.message.id import unsigned_id as message_unsigned_id
 from hyperbeam.message.ids import b64url_encode, human_id, sha256
 from hyperbeam.message.model import Atom
+from tests.message_shapes import message_shapes
 
 
 @pytest.fixture(scope="module")
@@ -837,74 +838,7 @@ def test_commit_moves_hashpath_into_the_commitment(wallet: Wallet) -> None:
 # --- hb_message codec suite (ans104@1.0) ---------------------------------------------------
 
 
-SUITE_MESSAGES: dict[str, Any] = {
-    "basic_map_codec_test": {"normal_key": "NORMAL_VALUE"},
-    "set_body_codec_test": {"body": "NORMAL_VALUE", "test-key": "Test-Value"},
-    "match_test": {"a": 1, "b": 2},
-    "single_layer_message_to_encoding_test": {
-        "last_tx": (2).to_bytes(32, "big"),
-        "owner": (3).to_bytes(512, "big"),
-        "target": (4).to_bytes(32, "big"),
-        "data": "DATA",
-        "special-key": "SPECIAL_VALUE",
-    },
-    "structured_field_atom_parsing_test": {
-        "highly_unusual_http_header": Atom("highly_unusual_value")
-    },
-    "structured_field_decimal_parsing_test": {"integer_field": 1234567890},
-    "message_with_large_keys_test": {
-        "normal_key": "normal_value",
-        "large_key": bytes(1025),
-        "another_large_key": bytes(1025),
-        "another_normal_key": "another_normal_value",
-    },
-    "nested_message_with_large_keys_and_content_test": {
-        "normal_key": "normal_value",
-        "large_key": bytes(2048),
-        "another_large_key": bytes(2048),
-        "another_normal_key": "another_normal_value",
-        "data": "Hey from the data field!",
-    },
-    "simple_nested_message_test": {"a": "1", "nested": {"b": "1"}, "c": "3"},
-    "nested_empty_map_test": {"body": {"empty-map-test": {}}},
-    "nested_message_with_large_content_test": {
-        "depth": "outer",
-        "data": {
-            "map_item": {"depth": "inner", "large_data_inner": bytes(1025)},
-            "large_data_outer": bytes(1025),
-        },
-    },
-    "deeply_nested_message_with_content_test": {
-        "depth": "outer",
-        "data": {"map_item": {"depth": "inner", "data": {"depth": "innermost", "data": "DATA"}}},
-    },
-    "deeply_nested_message_with_only_content": {
-        "depth1": "outer",
-        "data": {"data": {"data": "depth2-body"}},
-    },
-    "nested_structured_fields_test": {"a": {"b": 1}},
-    "nested_message_with_large_keys_test": {
-        "a": "1",
-        "long_data": bytes(1025),
-        "nested": {"b": "1"},
-        "c": "3",
-    },
-    "message_with_simple_embedded_list_test": {"a": ["1", "2", "3"]},
-    "empty_string_in_tag_test": {"dev": {"stderr": "", "stdin": "b", "stdout": "c"}},
-    "nested_body_list_test": {"body": [{"test-key": f"TEST VALUE #{x}"} for x in range(1, 4)]},
-    "recursive_nested_list_test": {
-        "body": [
-            [[f"TEST VALUE #{x}-{y}-{z}" for z in range(1, 4)] for y in range(1, 4)]
-            for x in range(1, 4)
-        ]
-    },
-    "encode_small_balance_table_test": {
-        b64url_encode(rand(32)): int.from_bytes(rand(6), "big") for _ in range(5)
-    },
-    "encode_large_balance_table_test": {
-        b64url_encode(rand(32)): int.from_bytes(rand(6), "big") for _ in range(1000)
-    },
-}
+SUITE_MESSAGES: dict[str, Any] = message_shapes("data")
 
 
 @pytest.mark.parametrize("name", list(SUITE_MESSAGES))

@@ -26,7 +26,7 @@ from hyperbeam.codecs.structured import from_message, normalize_key, to_bytes, t
 from hyperbeam.errors import CodecError
 from hyperbeam.message.id import unsigned_id
 from hyperbeam.message.ids import b64url_encode, human_id, sha256
-from hyperbeam.message.model import Atom
+from tests.message_shapes import message_shapes
 
 CRLF = b"\r\n"
 
@@ -254,73 +254,7 @@ def test_missing_component_raises() -> None:
 # --- hb_message message_suite_test_ round trips, httpsig@1.0 codec -------------------
 
 SUITE: dict[str, dict[str, Any]] = {
-    "basic_map_codec_test": {"normal_key": "NORMAL_VALUE"},
-    "set_body_codec_test": {"body": "NORMAL_VALUE", "test-key": "Test-Value"},
-    "match_test": {"a": 1, "b": 2},
-    "single_layer_message_to_encoding_test": {
-        "last_tx": bytes(31) + b"\x02",
-        "owner": bytes(511) + b"\x03",
-        "target": bytes(31) + b"\x04",
-        "data": "DATA",
-        "special-key": "SPECIAL_VALUE",
-    },
-    "structured_field_atom_parsing_test": {
-        "highly_unusual_http_header": Atom("highly_unusual_value")
-    },
-    "structured_field_decimal_parsing_test": {"integer_field": 1234567890},
-    "message_with_large_keys_test": {
-        "normal_key": "normal_value",
-        "large_key": bytes(1025),
-        "another_large_key": bytes(1025),
-        "another_normal_key": "another_normal_value",
-    },
-    "nested_message_with_large_keys_and_content_test": {
-        "normal_key": "normal_value",
-        "large_key": bytes(2048),
-        "another_large_key": bytes(2048),
-        "another_normal_key": "another_normal_value",
-        "body": "Hey from the data field!",
-    },
-    "simple_nested_message_test": {"a": "1", "nested": {"b": "1"}, "c": "3"},
-    "nested_empty_map_test": {"body": {"empty-map-test": {}}},
-    "nested_message_with_large_content_test": {
-        "depth": "outer",
-        "body": {
-            "map_item": {"depth": "inner", "large_data_inner": bytes(1025)},
-            "large_data_outer": bytes(1025),
-        },
-    },
-    "deeply_nested_message_with_content_test": {
-        "depth": "outer",
-        "body": {
-            "map_item": {
-                "depth": "inner",
-                "body": {"depth": "innermost", "body": "DATA"},
-            }
-        },
-    },
-    "deeply_nested_message_with_only_content": {
-        "depth1": "outer",
-        "body": {"body": {"body": "depth2-body"}},
-    },
-    "nested_structured_fields_test": {"a": {"b": 1}},
-    "nested_message_with_large_keys_test": {
-        "a": "1",
-        "long_data": bytes(1025),
-        "nested": {"b": "1"},
-        "c": "3",
-    },
-    "message_with_simple_embedded_list_test": {"a": ["1", "2", "3"]},
-    "empty_string_in_tag_test": {"dev": {"stderr": "", "stdin": "b", "stdout": "c"}},
-    "nested_body_list_test": {"body": [{"test-key": f"TEST VALUE #{x}"} for x in (1, 2, 3)]},
-    "recursive_nested_list_test": {
-        "body": [
-            [[f"TEST VALUE #{x}-{y}-{z}" for z in (1, 2, 3)] for y in (1, 2, 3)] for x in (1, 2, 3)
-        ]
-    },
-    "encode_small_balance_table_test": {
-        b64url_encode(sha256(bytes([i]))): 10**14 + i * 7919 for i in range(5)
-    },
+    **message_shapes(),
     "tabm_ao_ids_equal_test": {
         "data": "TEST_DATA",
         "deep_data": {"data": "DEEP_DATA", "complex_key": 1337, "list": [1, 2, 3]},

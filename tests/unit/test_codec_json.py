@@ -5,7 +5,6 @@ suite (json@1.0) and the behaviour of OTP's json module that hb_json wraps."""
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import pytest
@@ -17,8 +16,8 @@ from hyperbeam.codecs.json import decode_json, encode_json, erlang_short_float
 from hyperbeam.codecs.structured import normalize_key, to_bytes
 from hyperbeam.errors import CodecError
 from hyperbeam.message.id import unsigned_id
-from hyperbeam.message.ids import b64url_encode
 from hyperbeam.message.model import Atom
+from tests.message_shapes import message_shapes
 
 
 def match(a: Any, b: Any) -> bool:
@@ -172,40 +171,7 @@ def test_invalid_json_is_a_codec_error(text: bytes) -> None:
 # --- hb_message codec suite (json@1.0) ---------------------------------------------------
 
 
-SUITE: dict[str, Any] = {
-    "basic_map_codec_test": {"normal_key": "NORMAL_VALUE"},
-    "set_body_codec_test": {"body": "NORMAL_VALUE", "test-key": "Test-Value"},
-    "match_test": {"a": 1, "b": 2},
-    "structured_field_atom_parsing_test": {
-        "highly_unusual_http_header": Atom("highly_unusual_value")
-    },
-    "structured_field_decimal_parsing_test": {"integer_field": 1234567890},
-    "message_with_large_keys_test": {
-        "normal_key": "normal_value",
-        "large_key": bytes(1025),
-        "another_large_key": bytes(1025),
-        "another_normal_key": "another_normal_value",
-    },
-    "simple_nested_message_test": {"a": "1", "nested": {"b": "1"}, "c": "3"},
-    "nested_empty_map_test": {"body": {"empty-map-test": {}}},
-    "deeply_nested_message_with_content_test": {
-        "depth": "outer",
-        "body": {"map_item": {"depth": "inner", "body": {"depth": "innermost", "body": "DATA"}}},
-    },
-    "nested_structured_fields_test": {"a": {"b": 1}},
-    "message_with_simple_embedded_list_test": {"a": ["1", "2", "3"]},
-    "empty_string_in_tag_test": {"dev": {"stderr": "", "stdin": "b", "stdout": "c"}},
-    "nested_body_list_test": {"body": [{"test-key": f"TEST VALUE #{x}"} for x in range(1, 4)]},
-    "recursive_nested_list_test": {
-        "body": [
-            [[f"TEST VALUE #{x}-{y}-{z}" for z in range(1, 4)] for y in range(1, 4)]
-            for x in range(1, 4)
-        ]
-    },
-    "encode_large_balance_table_test": {
-        b64url_encode(os.urandom(32)): int.from_bytes(os.urandom(6), "big") for _ in range(1000)
-    },
-}
+SUITE: dict[str, Any] = message_shapes()
 
 
 @pytest.mark.parametrize("name", list(SUITE))

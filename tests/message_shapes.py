@@ -9,10 +9,12 @@ ans104@1.0 (as upstream's ANS-104 variants of these tests use).
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from typing import Any
 
+from hyperbeam.codecs.structured import to_bytes
 from hyperbeam.message.ids import b64url_encode
-from hyperbeam.message.model import Atom
+from hyperbeam.message.model import Atom, normalize_key
 
 
 def _balances(count: int, seed: int) -> dict[str, int]:
@@ -87,3 +89,22 @@ def message_shapes(payload: str = "body") -> dict[str, dict[str, Any]]:
         "encode_small_balance_table_test": _balances(5, seed=1),
         "encode_large_balance_table_test": _balances(1000, seed=2),
     }
+
+
+def match(a: Any, b: Any, ignore: Collection[str] = ()) -> bool:
+    """Upstream hb_message:match/2 (strict), for the codec tests: keys
+    normalized, private keys and the keys in ``ignore`` left out at every
+    level, binaries compared as bytes, other values by value and type."""
+    if isinstance(a, dict) and isinstance(b, dict):
+
+        def kept(msg: dict[Any, Any]) -> dict[str, Any]:
+            pairs = ((normalize_key(k), v) for k, v in msg.items())
+            return {k: v for k, v in pairs if k not in ignore and not k.startswith("priv")}
+
+        na, nb = kept(a), kept(b)
+        return na.keys() == nb.keys() and all(match(na[k], nb[k], ignore) for k in na)
+    if isinstance(a, str | bytes) and isinstance(b, str | bytes):
+        return to_bytes(a) == to_bytes(b)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(match(x, y, ignore) for x, y in zip(a, b, strict=True))
+    return bool(a == b) and type(a) is type(b)

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from hyperbeam.codecs import ans104, sf
 from hyperbeam.codecs.ans104 import DataItem
-from hyperbeam.codecs.structured import from_message, normalize_key, to_bytes, to_message
+from hyperbeam.codecs.structured import from_message, to_message
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.errors import CodecError
 from hyperbeam.message.id import unsigned_id as message_unsigned_id
 from hyperbeam.message.ids import b64url_encode, human_id, sha256
 from hyperbeam.message.model import Atom
-from tests.message_shapes import message_shapes
+from tests.message_shapes import match, message_shapes
 
 
 @pytest.fixture(scope="module")
@@ -57,20 +57,6 @@ def decode(item: DataItem) -> Any:
 def roundtrip(msg: Any) -> Any:
     """Message -> data item -> bytes -> data item -> message."""
     return decode(ans104.deserialize(ans104.serialize(encode(msg))))
-
-
-def match(a: Any, b: Any) -> bool:
-    """Upstream hb_message:match/2 (strict): keys normalized, private keys
-    ignored, binaries compared as bytes."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        na = {normalize_key(k): v for k, v in a.items() if not normalize_key(k).startswith("priv")}
-        nb = {normalize_key(k): v for k, v in b.items() if not normalize_key(k).startswith("priv")}
-        return na.keys() == nb.keys() and all(match(na[k], nb[k]) for k in na)
-    if isinstance(a, str | bytes) and isinstance(b, str | bytes):
-        return to_bytes(a) == to_bytes(b)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(match(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b) and type(a) is type(b)
 
 
 def verify_all(msg: dict[str, Any]) -> bool:

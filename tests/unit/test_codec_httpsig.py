@@ -22,10 +22,11 @@ from hyperbeam.codecs.httpsig import (
     trim_and_normalize,
     unflatten,
 )
-from hyperbeam.codecs.structured import from_message, normalize_key, to_bytes, to_message
+from hyperbeam.codecs.structured import from_message, to_message
 from hyperbeam.errors import CodecError
 from hyperbeam.message.id import unsigned_id
 from hyperbeam.message.ids import b64url_encode, human_id, sha256
+from tests.message_shapes import match as match_shapes
 from tests.message_shapes import message_shapes
 
 CRLF = b"\r\n"
@@ -43,19 +44,9 @@ _IGNORED = ("content-type", "body-keys", "inline-body-key", "commitments")
 
 
 def match(a: Any, b: Any) -> bool:
-    """Like upstream hb_message:match/2: keys normalized, the keys the codec
-    adds (content-type, body-keys, inline-body-key) ignored, binaries compared
-    as bytes."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        na = {normalize_key(k): v for k, v in a.items() if normalize_key(k) not in _IGNORED}
-        nb = {normalize_key(k): v for k, v in b.items() if normalize_key(k) not in _IGNORED}
-        na = {k: v for k, v in na.items() if not k.startswith("priv")}
-        return na.keys() == nb.keys() and all(match(na[k], nb[k]) for k in na)
-    if isinstance(a, str | bytes) and isinstance(b, str | bytes):
-        return to_bytes(a) == to_bytes(b)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(match(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b) and type(a) is type(b)
+    """hb_message:match/2, the keys the codec adds (content-type, body-keys,
+    inline-body-key) and commitments ignored."""
+    return match_shapes(a, b, _IGNORED)
 
 
 # --- dev_codec_httpsig_conv unit tests ---------------------------------------------

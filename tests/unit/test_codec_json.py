@@ -13,24 +13,11 @@ from hypothesis import strategies as st
 
 from hyperbeam.codecs import json as json_codec
 from hyperbeam.codecs.json import decode_json, encode_json, erlang_short_float
-from hyperbeam.codecs.structured import normalize_key, to_bytes
+from hyperbeam.codecs.structured import to_bytes
 from hyperbeam.errors import CodecError
 from hyperbeam.message.id import unsigned_id
 from hyperbeam.message.model import Atom
-from tests.message_shapes import message_shapes
-
-
-def match(a: Any, b: Any) -> bool:
-    """Upstream hb_message:match/2: keys normalized, binaries compared as bytes."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        na = {normalize_key(k): v for k, v in a.items() if not normalize_key(k).startswith("priv")}
-        nb = {normalize_key(k): v for k, v in b.items() if not normalize_key(k).startswith("priv")}
-        return na.keys() == nb.keys() and all(match(na[k], nb[k]) for k in na)
-    if isinstance(a, str | bytes) and isinstance(b, str | bytes):
-        return to_bytes(a) == to_bytes(b)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(match(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b) and type(a) is type(b)
+from tests.message_shapes import match, message_shapes
 
 
 def roundtrip(msg: Any) -> Any:

@@ -17,11 +17,7 @@ cannot read upstream's bundles. ``serialize_bundle(..., standard=True)`` and
 from __future__ import annotations
 
 import base64
-import json
 import os
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,9 +27,7 @@ from hyperbeam.codecs.ans104 import DataItem
 from hyperbeam.codecs.structured import from_message, to_message
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.message.ids import b64url_encode
-
-JS_DIR = Path(__file__).resolve().parent.parent / "js"
-SCRIPT = JS_DIR / "arbundles.mjs"
+from tests.interop.js import run_script
 
 
 def b64(raw: bytes) -> str:
@@ -45,20 +39,7 @@ def unb64(text: str) -> bytes:
 
 
 def _run_js_raw(requests: list[dict[str, Any]]) -> list[Any]:
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (scripts/install needs Node.js and npm)"
-    assert (JS_DIR / "node_modules" / "arbundles").is_dir(), (
-        "arbundles is missing: run scripts/install"
-    )
-    done = subprocess.run(
-        [node, str(SCRIPT)],
-        input=json.dumps(requests),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    results: list[Any] = json.loads(done.stdout)
+    results: list[Any] = run_script("arbundles.mjs", requests, package="arbundles")
     return results
 
 

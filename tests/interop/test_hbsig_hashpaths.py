@@ -10,18 +10,13 @@ Requests carry keys besides ``path`` so that their full ID is used (a bare
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hyperbeam.ao.resolve import resolve_many
 from hyperbeam.message.private import private_of
-
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
+from tests.interop.js import run_script
 
 # Every chain ends in a message (scalars carry no hashpath). Left out, because
 # hbsig encodes them differently from upstream (see test_hbsig_ids.DISCREPANCIES):
@@ -38,19 +33,8 @@ CHAINS: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
 
 
 def _hbsig_hashpaths() -> list[dict[str, str]]:
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (scripts/install needs Node.js and npm)"
-    assert (JS_DIR / "node_modules" / "hbsig").is_dir(), "hbsig is missing: run scripts/install"
     chains = [{"base": base, "requests": requests} for base, requests in CHAINS]
-    done = subprocess.run(
-        [node, str(JS_DIR / "hashpaths.mjs")],
-        input=json.dumps(chains),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    results: list[dict[str, str]] = json.loads(done.stdout)
+    results: list[dict[str, str]] = run_script("hashpaths.mjs", chains, package="hbsig")
     return results
 
 

@@ -12,17 +12,12 @@ the test checks that hbsig still disagrees there (so the list stays true).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hyperbeam.message.id import message_id
-
-JS_DIR = Path(__file__).resolve().parent.parent / "js"
-ID_SCRIPT = JS_DIR / "ids.mjs"
+from tests.interop.js import run_script
 
 ID_KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-ABCDE"
 
@@ -169,18 +164,7 @@ DISCREPANCIES: list[tuple[str, dict[str, Any]]] = [
 
 
 def _hbsig_ids(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (scripts/install needs Node.js and npm)"
-    assert (JS_DIR / "node_modules" / "hbsig").is_dir(), "hbsig is missing: run scripts/install"
-    done = subprocess.run(
-        [node, str(ID_SCRIPT)],
-        input=json.dumps(messages),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    results: list[dict[str, str]] = json.loads(done.stdout)
+    results: list[dict[str, str]] = run_script("ids.mjs", messages, package="hbsig")
     return results
 
 

@@ -15,10 +15,6 @@ without node or hbsig these tests fail.
 from __future__ import annotations
 
 import base64
-import json
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,25 +30,11 @@ from hyperbeam.codecs.structured import to_bytes, to_message
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.message.commit import commit, convert, signers, verify
 from hyperbeam.message.id import message_id
-
-JS_DIR = Path(__file__).resolve().parent.parent / "js"
-SCRIPT = JS_DIR / "hbsig_sign.mjs"
+from tests.interop.js import run_script
 
 
 def run_hbsig(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (scripts/install needs Node.js and npm)"
-    assert (JS_DIR / "node_modules" / "hbsig").is_dir(), "hbsig is missing: run scripts/install"
-    done = subprocess.run(
-        [node, str(SCRIPT)],
-        input=json.dumps(tasks),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-        cwd=JS_DIR,
-    )
-    results: list[dict[str, Any]] = json.loads(done.stdout)
+    results: list[dict[str, Any]] = run_script("hbsig_sign.mjs", tasks, package="hbsig")
     assert len(results) == len(tasks)
     return results
 

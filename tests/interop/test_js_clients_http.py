@@ -8,10 +8,6 @@ and refuse tampered or forged copies.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,23 +17,12 @@ from hyperbeam.codecs.httpsig import from_httpsig
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.message import commit
 from tests.conftest import RunningNode
-
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
+from tests.interop.js import run_script
 
 
 def _node_js(script: str, payload: Any) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    assert node is not None, "node is not installed (scripts/install needs Node.js and npm)"
-    assert (JS_DIR / "node_modules" / "hbsig").is_dir(), "JS test clients missing: scripts/install"
-    done = subprocess.run(
-        [node, str(JS_DIR / script)],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    results: list[dict[str, Any]] = json.loads(done.stdout)
+    package = "@permaweb/aoconnect" if script.startswith("aoconnect") else "hbsig"
+    results: list[dict[str, Any]] = run_script(script, payload, package=package)
     return results
 
 

@@ -1,0 +1,1 @@
+"""Stores: where messages live. See :mod:`hyperbeam.store.base` for the interface."""

@@ -1,0 +1,175 @@
+"""The store interface and chains of stores.
+
+A store holds binaries under ``/``-separated keys, *groups* (directories:
+keys with children) and *links* (a key that stands for another). Reads,
+``type`` and ``list`` follow links; ``resolve`` rewrites a path by replacing
+every linked prefix with its target, left to right, so ``ID/key/sub`` works
+across linked sub-messages.
+
+A :class:`StoreChain` tries its stores in order, as upstream's store lists
+do: a store that answers "not found" (``None``) or raises is skipped; the
+first other answer wins, for reads and writes alike.
+
+Upstream: hb_store (behaviour, call_function/3, call_all/3, join/1, scope/2).
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from typing import Literal, TypeAlias, TypeVar
+
+from hyperbeam.errors import HyperbeamError
+
+log = logging.getLogger("hyperbeam.store")
+
+Scope: TypeAlias = Literal["local", "remote"]
+Kind: TypeAlias = Literal["simple", "composite"]
+T = TypeVar("T")
+
+
+class StoreError(HyperbeamError):
+    """A store that cannot do what was asked (full disk, bad path, no viable store)."""
+
+    status = 500
+
+
+def join(*parts: str | Iterable[str]) -> str:
+    """Join key parts with ``/``, dropping empty parts. Upstream: hb_store:join/1."""
+    flat: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            flat.extend(p for p in part.split("/") if p)
+        else:
+            flat.extend(p for sub in part for p in sub.split("/") if p)
+    return "/".join(flat)
+
+
+class Store(ABC):
+    """One backend. ``None`` from a read means *not found*."""
+
+    #: ``local`` stores are consulted for cached results; ``remote`` ones only
+    #: for messages the node does not have.
+    scope: Scope = "local"
+
+    def start(self) -> None:  # noqa: B027 - most stores need no start-up
+        """Open what the store needs (directories, files, connections)."""
+
+    def stop(self) -> None:  # noqa: B027 - nor any shutdown
+        """Release it; the store may be started again."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Delete everything the store holds."""
+
+    @abstractmethod
+    def read(self, key: str) -> bytes | None:
+        """The binary at ``key`` (links followed), or ``None``."""
+
+    @abstractmethod
+    def write(self, key: str, value: bytes) -> None:
+        """Store ``value`` at ``key``, creating parent groups. Atomic."""
+
+    @abstractmethod
+    def list(self, path: str) -> list[str] | None:
+        """The names of a group's children (links followed), or ``None``."""
+
+    @abstractmethod
+    def type(self, key: str) -> Kind | None:
+        """``simple`` for a binary, ``composite`` for a group, else ``None``."""
+
+    @abstractmethod
+    def make_group(self, path: str) -> None:
+        """Create an empty group (and its parents); no-op if it exists."""
+
+    @abstractmethod
+    def make_link(self, existing: str, new: str) -> None:
+        """Make ``new`` stand for ``existing``. A key that already exists is kept
+        (first writer wins); linking a key to itself does nothing."""
+
+    @abstractmethod
+    def resolve(self, path: str) -> str:
+        """``path`` with every linked prefix replaced by its target."""
+
+
+class StoreChain(Store):
+    """Stores tried in order. Upstream: a list of store options."""
+
+    def __init__(self, stores: Sequence[Store]) -> None:
+        if not stores:
+            raise StoreError("a store chain needs at least one store")
+        self.stores = list(stores)
+
+    @property
+    def scope(self) -> Scope:  # type: ignore[override]
+        return "local" if any(s.scope == "local" for s in self.stores) else "remote"
+
+    def only(self, scope: Scope) -> StoreChain | None:
+        """The stores of one scope, or ``None`` if there are none. Upstream: scope/2."""
+        kept = [s for s in self.stores if s.scope == scope]
+        return StoreChain(kept) if kept else None
+
+    def _first(self, name: str, call: Callable[[Store], T | None]) -> T | None:
+        for store in self.stores:
+            try:
+                found = call(store)
+            except Exception as exc:
+                log.debug("store %s failed at %s: %s", type(store).__name__, name, exc)
+                continue
+            if found is not None:
+                return found
+        return None
+
+    def _first_accepting(self, name: str, call: Callable[[Store], object]) -> None:
+        errors: list[str] = []
+        for store in self.stores:
+            try:
+                call(store)
+                return
+            except Exception as exc:
+                errors.append(f"{type(store).__name__}: {exc}")
+        raise StoreError(f"no store accepted {name}: {'; '.join(errors)}")
+
+    def start(self) -> None:
+        for store in self.stores:
+            try:
+                store.start()
+            except Exception as exc:
+                log.warning("store %s did not start: %s", type(store).__name__, exc)
+
+    def stop(self) -> None:
+        for store in self.stores:
+            store.stop()
+
+    def reset(self) -> None:
+        for store in self.stores:
+            store.reset()
+
+    def read(self, key: str) -> bytes | None:
+        return self._first("read", lambda s: s.read(key))
+
+    def write(self, key: str, value: bytes) -> None:
+        self._first_accepting("write", lambda s: s.write(key, value))
+
+    def list(self, path: str) -> list[str] | None:
+        return self._first("list", lambda s: s.list(path))
+
+    def type(self, key: str) -> Kind | None:
+        return self._first("type", lambda s: s.type(key))
+
+    def make_group(self, path: str) -> None:
+        self._first_accepting("make_group", lambda s: s.make_group(path))
+
+    def make_link(self, existing: str, new: str) -> None:
+        self._first_accepting("make_link", lambda s: s.make_link(existing, new))
+
+    def resolve(self, path: str) -> str:
+        for store in self.stores:
+            try:
+                resolved = store.resolve(path)
+            except Exception:
+                continue
+            if resolved != path:
+                return resolved
+        return path

@@ -39,7 +39,9 @@ def start_node(tmp: Path, *extra: str) -> RunningNode:
     data_dir = tmp / "data"
     log = tmp / "node.log"
     exe = Path(sys.executable).with_name("hyperbeam")
-    cmd = [str(exe), "serve", "--port", str(port), "--data-dir", str(data_dir), *extra]
+    # No Arweave gateway unless a test names one: tests never reach the internet.
+    gateway = [] if "--gateway" in extra else ["--gateway", ""]
+    cmd = [str(exe), "serve", "--port", str(port), "--data-dir", str(data_dir), *gateway, *extra]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)

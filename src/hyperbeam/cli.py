@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--config", type=Path, help="config file (config.flat or .json)")
         sub.add_argument("--data-dir", type=Path, help="where the node keeps its data")
         sub.add_argument("--wallet", help="the node's key file (default <data-dir>/wallet.json)")
+        sub.add_argument("--store", choices=["lmdb", "fs", "memory"], help="default lmdb")
+        sub.add_argument("--gateway", help="Arweave gateway URL, '' for none")
 
     serve = commands.add_parser("serve", help="start a node")
     common(serve)
@@ -60,7 +62,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        overrides: dict[str, Any] = {"data_dir": args.data_dir, "wallet": args.wallet}
+        overrides: dict[str, Any] = {
+            "data_dir": args.data_dir,
+            "wallet": args.wallet,
+            "store": args.store,
+            "gateway": args.gateway,
+        }
         if args.command == "serve":
             overrides.update(
                 host=args.host,

@@ -52,6 +52,14 @@ class NodeConfig:
     wallet: str = ""
     #: Sign every reply with the node's wallet. Upstream: ``force_signed``.
     force_signed: bool = True
+    #: Where messages live: ``lmdb`` (in ``<data-dir>/store``), ``fs`` (plain files
+    #: in ``<data-dir>/store-fs``, like upstream's cache directory) or ``memory``.
+    store: str = "lmdb"
+    #: An Arweave gateway read for messages the node does not have (GraphQL and
+    #: raw data); empty for none. Upstream's default chain ends in arweave.net.
+    gateway: str = "https://arweave.net"
+    #: Seconds to wait for the gateway before giving up on it.
+    gateway_timeout: int = 10
 
     @property
     def wallet_path(self) -> Path:

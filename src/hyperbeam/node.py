@@ -11,10 +11,11 @@ from typing import Any
 
 from hyperbeam.ao.persistent import Coalescer
 from hyperbeam.ao.registry import DeviceRegistry
-from hyperbeam.config import NodeConfig
+from hyperbeam.config import ConfigError, NodeConfig
 from hyperbeam.crypto.wallet import Wallet, load_or_create
 from hyperbeam.devices import default_registry
 from hyperbeam.http.render import SignedReplies
+from hyperbeam.store.base import Store, StoreChain
 
 log = logging.getLogger("hyperbeam")
 
@@ -29,6 +30,8 @@ class Node:
     wallet: Wallet | None = None
     #: Recently signed replies (see :class:`hyperbeam.http.render.SignedReplies`).
     replies: SignedReplies = field(default_factory=SignedReplies)
+    #: Where messages live: the local store, then the gateway (if any).
+    store: StoreChain | None = None
 
     def opts(self) -> dict[str, Any]:
         """Options for a resolution. Upstream: the node message."""
@@ -42,6 +45,7 @@ class Node:
             "await_inprogress": await_inprogress,
             "load_remote_devices": self.config.load_remote_devices,
             "priv_wallet": self.wallet,
+            "store": self.store,
         }
 
     def http_opts(self) -> dict[str, Any]:
@@ -61,6 +65,36 @@ class Node:
                 "%s wallet %s (%s)", "created" if created else "loaded", self.wallet.address, path
             )
 
+        if self.store is None:
+            self.store = build_store(self.config)
+            self.store.start()
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.stop()
+
     @property
     def address(self) -> str | None:
         return self.wallet.address if self.wallet is not None else None
+
+
+def build_store(config: NodeConfig) -> StoreChain:
+    """The node's store chain: its local store, then the Arweave gateway."""
+    local: Store
+    if config.store == "lmdb":
+        from hyperbeam.store.lmdb import LmdbStore
+
+        local = LmdbStore(config.data_dir / "store")
+    elif config.store == "fs":
+        from hyperbeam.store.fs import FsStore
+
+        local = FsStore(config.data_dir / "store-fs")
+    elif config.store == "memory":
+        from hyperbeam.store.memory import MemoryStore
+
+        local = MemoryStore()
+    else:
+        raise ConfigError(f"unknown store {config.store!r}: use lmdb, fs or memory")
+    stores: list[Store] = [local]
+    log.info("store: %s", config.store)
+    return StoreChain(stores)

@@ -67,6 +67,7 @@ class HyperbeamApp:
                 await send({"type": "lifespan.startup.complete"})
             elif event["type"] == "lifespan.shutdown":
                 self.executor.shutdown(wait=False, cancel_futures=True)
+                self.node.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

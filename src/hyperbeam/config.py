@@ -60,6 +60,11 @@ class NodeConfig:
     gateway: str = "https://arweave.net"
     #: Seconds to wait for the gateway before giving up on it.
     gateway_timeout: int = 10
+    #: Cache policy of HTTP requests (``cache-control`` directives): ``always``
+    #: stores every result and answers repeats from the store, as upstream.
+    http_cache_control: str = "always"
+    #: Store every verified signed request. Upstream: ``store_all_signed``.
+    store_signed: bool = True
 
     @property
     def wallet_path(self) -> Path:

@@ -9,11 +9,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from hyperbeam import cache
 from hyperbeam.ao.persistent import Coalescer
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.config import ConfigError, NodeConfig
 from hyperbeam.crypto.wallet import Wallet, load_or_create
 from hyperbeam.devices import default_registry
+from hyperbeam.errors import HyperbeamError
 from hyperbeam.http.render import SignedReplies
 from hyperbeam.store.base import Store, StoreChain
 
@@ -46,11 +48,33 @@ class Node:
             "load_remote_devices": self.config.load_remote_devices,
             "priv_wallet": self.wallet,
             "store": self.store,
+            "load_message": self.load_message,
         }
 
     def http_opts(self) -> dict[str, Any]:
-        """Options for resolutions started by HTTP requests: results are messages."""
-        return {**self.opts(), "force_message": True}
+        """Options for resolutions started by HTTP requests: results are messages,
+        and cached as the node's HTTP cache policy says (upstream's
+        ``http_extra_opts``, ``always`` by default)."""
+        return {
+            **self.opts(),
+            "force_message": True,
+            "cache_control": self.config.http_cache_control,
+        }
+
+    def load_message(self, msg_id: str, opts: dict[str, Any] | None = None) -> Any:
+        """The message (or binary) stored under ``msg_id``, or ``None``."""
+        if self.store is None:
+            return None
+        return cache.read(msg_id, self.store)
+
+    def keep_signed(self, msg: dict[str, Any]) -> None:
+        """Store a verified signed request, so it can be read back by its ID.
+        Upstream: ``store_all_signed``."""
+        if self.store is not None and self.config.store_signed:
+            try:
+                cache.write(msg, self.store)
+            except HyperbeamError as exc:
+                log.warning("could not store a signed request: %s", exc.reason)
 
     def prepare(self) -> None:
         """Create what the node needs on disk before it serves: its data

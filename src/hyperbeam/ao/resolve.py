@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hyperbeam import cache_control
 from hyperbeam.ao import path as hb_path
 from hyperbeam.ao.device import (
     Device,
@@ -134,7 +135,13 @@ def _resolve_step(msg1: Any, msg2: Any, opts: Opts) -> Result:
         return _resolve_step(msg1, {"path": msg2}, opts)
     msg1 = normalize_keys(msg1)
     msg2 = normalize_keys(msg2)
-    # Stage 2 (cache lookup) joins here once the store exists.
+    # Stage 2: cache lookup (which also loads a base given by its ID).
+    if opts.get("store") is not None:
+        status, found = cache_control.maybe_lookup(msg1, msg2, opts)
+        if status != "continue":
+            return status, found
+        msg1 = found
+    msg1 = ensure_loaded(msg1, opts)
     # Stage 3: validation. Only messages have keys.
     if not isinstance(msg1, dict):
         return "error", NOT_FOUND
@@ -239,7 +246,11 @@ def _execute(msg1: Message, msg2: Message, opts: Opts) -> Result:
     if status == "ok" and isinstance(result, Subresolve):
         status, result = resolve_many(result.messages, opts)
     # Stage 9: cryptographic linking.
-    return status, _link(msg1, msg2, status, result, opts)
+    result = _link(msg1, msg2, status, result, opts)
+    # Stage 10: caching the result.
+    if status == "ok" and opts.get("store") is not None:
+        cache_control.maybe_store(msg1, msg2, result, opts)
+    return status, result
 
 
 def _as_result(raw: Any, key: Any) -> Result:

@@ -6,22 +6,26 @@ Upstream: hb_opts ``preloaded_devices``.
 
 from __future__ import annotations
 
-from functools import cache
+import functools
 
 from hyperbeam.ao.device import Device
 from hyperbeam.ao.registry import DeviceRegistry
+from hyperbeam.devices.cache import CacheDevice
+from hyperbeam.devices.lookup import LookupDevice
 from hyperbeam.devices.message import MessageDevice
 from hyperbeam.devices.meta import MetaDevice
 from hyperbeam.devices.test import TestDevice
 
 BUILTIN_DEVICES: tuple[type[Device], ...] = (
+    CacheDevice,
+    LookupDevice,
     MessageDevice,
     MetaDevice,
     TestDevice,
 )
 
 
-@cache
+@functools.cache  # not `cache`: that name is the cache@1.0 submodule
 def default_registry() -> DeviceRegistry:
     """The registry of every built-in device."""
     return DeviceRegistry(BUILTIN_DEVICES)

@@ -122,7 +122,9 @@ class HyperbeamApp:
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         """Decode, resolve, sign and encode one request, on a worker thread
         (the codecs and RSA signing are CPU work)."""
-        request = request_message(method, path, query, headers, body)
+        request = request_message(
+            method, path, query, headers, body, keep_signed=self.node.keep_signed
+        )
         codec = reply_codec({**headers, **request})
         status, result = resolve_many(from_request(request), self.node.http_opts())
         wallet = self.node.wallet if self.node.config.force_signed else None

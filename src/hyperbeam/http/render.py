@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
@@ -48,14 +49,22 @@ TRANSPORT_HEADERS = frozenset(
 
 
 def request_message(
-    method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    keep_signed: Callable[[Message], object] | None = None,
 ) -> Message:
     """The request as one message: its decoded fields, the method and the path.
 
     An ANS-104 data item (``codec-device: ans104@1.0`` or ``content-type:
     application/ans104``) is the body; anything else is an httpsig message.
-    A signed request must verify, and then only its committed fields count.
-    A ``path`` the message carries itself wins over the URL's, as upstream.
+    A signed request must verify, and then only its committed fields count;
+    ``keep_signed`` is given the verified signed message (the node stores it,
+    so it can be read back by its ID). A ``path`` the message carries itself
+    wins over the URL's, as upstream.
     """
     if _is_ans104(headers):
         msg = _ans104_request(body)
@@ -68,6 +77,8 @@ def request_message(
             if not commit.verify(msg):
                 raise SignatureError("the request's signature does not verify")
             msg = commit.with_only_committed(msg)
+    if keep_signed is not None and commit.signers(msg):
+        keep_signed(msg)
     url_path = f"{path}?{query}" if query else path
     return {**msg, "method": method, "path": msg.get("path", url_path)}
 

@@ -14,7 +14,7 @@ Append a :class:`~tests.contracts.backends.Backend` to ``BACKENDS`` in
   again on the same directory must reopen the same data (used by the
   persistence tests).
 - ``caps`` says what the backend can do. Tests marked
-  ``@pytest.mark.needs("<cap>")`` are skipped for backends without it:
+  ``@pytest.mark.needs("<cap>")`` are not generated for backends without it:
   ``write`` (mutations through this very store), ``persist`` (data survives
   ``stop`` and a reopen), ``threads`` (safe to share between threads),
   ``strict-keys`` (refuses keys with NUL).
@@ -22,5 +22,5 @@ Append a :class:`~tests.contracts.backends.Backend` to ``BACKENDS`` in
   ``seed(store)``: the store whose contents the backend under test then serves
   (for a remote node, the store of the peer node started in ``open``). The
   read-path tests write their fixtures through ``seed`` and read through the
-  backend, so they run unchanged; the mutation tests are skipped.
+  backend, so they run unchanged; the mutation tests are not generated.
 """

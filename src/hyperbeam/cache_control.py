@@ -72,7 +72,7 @@ from typing import Any, Literal, TypeAlias
 
 from hyperbeam import cache
 from hyperbeam.errors import HyperbeamError
-from hyperbeam.message.ids import is_id
+from hyperbeam.message.ids import human_id, is_id
 from hyperbeam.message.model import normalize_key
 from hyperbeam.store.base import Store, StoreChain
 
@@ -256,15 +256,25 @@ def maybe_lookup(msg1: Any, msg2: Any, opts: Opts) -> LookupResult:
         return "error", {"status": 504, "cache-status": "miss", "body": MISS_BODY}
     if isinstance(msg1, str | bytes) and is_id(msg1):
         base = None
-        if isinstance(store, Store):
-            try:
+        loader = opts.get("load_message")
+        try:
+            if loader is not None:
+                base = loader(_text_id(msg1), opts)
+            elif isinstance(store, Store):
                 base = cache.read(msg1, store)
-            except (HyperbeamError, ValueError) as exc:
-                log.warning("loading %s failed: %s", msg1, exc)
+        except (HyperbeamError, ValueError) as exc:
+            log.warning("loading %s failed: %s", msg1, exc)
         if base is None:
             return "error", {"status": 404, "body": NOT_FOUND_BODY}
         return "continue", base
     return "continue", msg1
+
+
+def _text_id(value: str | bytes) -> str:
+    """An ID as its 43-character text (native 32-byte IDs encoded)."""
+    if isinstance(value, bytes):
+        return human_id(value) if len(value) == 32 else value.decode("ascii", "replace")
+    return value
 
 
 def _exec_likely_faster(msg1: Any, msg2: Any, opts: Opts) -> bool:

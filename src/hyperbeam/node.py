@@ -18,6 +18,7 @@ from hyperbeam.devices import default_registry
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.http.render import SignedReplies
 from hyperbeam.store.base import Store, StoreChain
+from hyperbeam.store.gateway import GatewayClient, GatewayStore
 
 log = logging.getLogger("hyperbeam")
 
@@ -62,10 +63,25 @@ class Node:
         }
 
     def load_message(self, msg_id: str, opts: dict[str, Any] | None = None) -> Any:
-        """The message (or binary) stored under ``msg_id``, or ``None``."""
+        """The message (or binary) stored under ``msg_id``: from the local store,
+        else from the Arweave gateway (and then kept locally), else ``None``."""
         if self.store is None:
             return None
-        return cache.read(msg_id, self.store)
+        local = self.store.only("local")
+        found = cache.read(msg_id, local) if local is not None else None
+        if found is not None:
+            return found
+        for remote in self.store.stores:
+            if isinstance(remote, GatewayStore):
+                found = remote.read_message(msg_id)
+                if found is not None:
+                    if local is not None and isinstance(found, dict):
+                        try:
+                            cache.write(found, local)
+                        except HyperbeamError as exc:
+                            log.warning("could not keep %s locally: %s", msg_id, exc.reason)
+                    return found
+        return None
 
     def keep_signed(self, msg: dict[str, Any]) -> None:
         """Store a verified signed request, so it can be read back by its ID.
@@ -120,5 +136,8 @@ def build_store(config: NodeConfig) -> StoreChain:
     else:
         raise ConfigError(f"unknown store {config.store!r}: use lmdb, fs or memory")
     stores: list[Store] = [local]
-    log.info("store: %s", config.store)
+    if config.gateway:
+        client = GatewayClient(config.gateway, timeout=float(config.gateway_timeout))
+        stores.append(GatewayStore(client))
+    log.info("store: %s%s", config.store, f", then gateway {config.gateway}" * bool(config.gateway))
     return StoreChain(stores)

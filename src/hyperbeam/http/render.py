@@ -145,7 +145,10 @@ def encode(msg: Message, codec: str) -> tuple[dict[str, bytes], bytes]:
     if codec == ANS104:
         from hyperbeam.codecs import ans104
 
-        signed = commit.with_only_committers(msg, commit.signers(msg))
+        signers = commit.signers(msg)
+        # Only what the signers committed to: keys added since (such as the
+        # reply's `status`) would not match the item's signature.
+        signed = commit.with_only_committed(commit.with_only_committers(msg, signers))
         return named, ans104.serialize_message(commit.convert(signed, "tabm"))
     body = commit.convert(msg, codec)
     # Upstream also sends every non-map top-level field as a header.

@@ -119,3 +119,35 @@ def test_results_are_cached_and_survive_a_restart(tmp_path: Path, client_wallet:
         assert httpx.get(f"{again.url}/{signed_id}").status_code == 200
     finally:
         stop_node(again)
+
+
+def test_hbsig_verifies_a_stored_message_served_by_id(
+    own_node: RunningNode, client_wallet: Wallet
+) -> None:
+    """GET /<id> serves the message signed as it was stored, verifiable by hbsig."""
+    from tests.interop.js import run_script
+
+    msg = {"path": "/key1", "key1": "for hbsig", "other": "field"}
+    _, signed_id = _post_signed(own_node.url, msg, client_wallet)
+    got = httpx.get(f"{own_node.url}/{signed_id}")
+    assert got.status_code == 200
+    headers = {
+        k: v
+        for k, v in got.headers.items()
+        if not k.startswith("access-control-") and k not in ("content-length", "date", "server")
+    }
+    (result,) = run_script(
+        "hbsig_sign.mjs",
+        [
+            {
+                "op": "verify",
+                "headers": headers,
+                "body": None,
+                "method": "POST",
+                "url": "http://x/key1",
+            }
+        ],
+        package="hbsig",
+    )
+    assert result["verified"] is True, result
+    assert result["rsaid"] == signed_id

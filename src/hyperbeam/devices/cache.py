@@ -37,7 +37,7 @@ from typing import Any
 
 from hyperbeam import cache
 from hyperbeam.ao.device import Device, Result, key
-from hyperbeam.devices.lookup import node_store, render_for
+from hyperbeam.devices.lookup import node_store, read_target, render_for
 from hyperbeam.message import commit
 from hyperbeam.message.model import Message
 from hyperbeam.store.base import Store
@@ -54,21 +54,17 @@ class CacheDevice(Device):
     @key("read")
     def read(self, msg: Message, req: Message, opts: Mapping[str, Any]) -> Result:
         """The value at the request's ``target``. Upstream: dev_cache:read/3."""
-        target = req.get("target")
-        if not isinstance(target, str | bytes) or not target:
-            return "error", {"status": 400, "body": "a cache read needs a target"}
+        status, found = read_target(req, opts)
+        if status != "ok":
+            return status, found
         store = node_store(opts)
-        if store is None:
-            return "error", NO_STORE
-        try:
-            found = cache.read(target, store)
-        except cache.CacheError as exc:
-            return "error", {"status": exc.status, "body": exc.reason}
+        assert store is not None
         if found is None:
             # Not a message or a data path the cache knows: maybe a raw key.
-            raw = store.read(_text(target))
+            target = _text(req["target"])
+            raw = store.read(target)
             if raw is None:
-                return "error", {"status": 404, "body": f"Not found: {_text(target)}"}
+                return "error", {"status": 404, "body": f"Not found: {target}"}
             return "ok", raw
         return "ok", render_for(found, req)
 

@@ -40,19 +40,27 @@ class LookupDevice(Device):
     @key("read")
     def read(self, msg: Message, req: Message, opts: Mapping[str, Any]) -> Result:
         """The message at the request's ``target``, honouring ``accept``."""
-        target = req.get("target")
-        if not isinstance(target, str | bytes) or not target:
-            return "error", {"status": 400, "body": "a lookup needs a target ID"}
-        store = node_store(opts)
-        if store is None:
-            return "error", {"status": 503, "body": "this node has no store"}
-        try:
-            found = cache.read(target, store)
-        except cache.CacheError as exc:
-            return "error", {"status": exc.status, "body": exc.reason}
+        status, found = read_target(req, opts)
+        if status != "ok":
+            return status, found
         if found is None:
             return "error", "not_found"
         return "ok", render_for(found, req)
+
+
+def read_target(req: Mapping[str, Any], opts: Mapping[str, Any]) -> Result:
+    """The message or binary the cache holds at the request's ``target``:
+    ``("ok", value)``, ``("ok", None)`` when there is none, or an error."""
+    target = req.get("target")
+    if not isinstance(target, str | bytes) or not target:
+        return "error", {"status": 400, "body": "the request needs a target"}
+    store = node_store(opts)
+    if store is None:
+        return "error", {"status": 503, "body": "this node has no store"}
+    try:
+        return "ok", cache.read(target, store)
+    except cache.CacheError as exc:
+        return "error", {"status": exc.status, "body": exc.reason}
 
 
 def node_store(opts: Mapping[str, Any]) -> Store | None:

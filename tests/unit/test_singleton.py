@@ -380,8 +380,16 @@ def test_query_overrides_headers_and_scoped_overrides_inline() -> None:
     assert msgs == [{"k": "global"}, {"path": "a", "k": "scoped"}, {"path": "b", "k": "global"}]
 
 
-def test_query_is_not_percent_decoded() -> None:
-    assert from_request("/a?k=x%20y")[1]["k"] == "x%20y"
+def test_query_keys_and_values_are_percent_decoded() -> None:
+    """Deviation: upstream leaves the query encoded (``?target=data%2Fx`` named
+    nothing). ``+`` stays a type marker."""
+    step = from_request("/a?k=x%20y&t=data%2Fabc&n+integer=4&f%6Cag")[1]
+    assert step["k"] == "x y"
+    assert step["t"] == "data/abc"
+    assert step["n"] == 4
+    assert step["flag"] is True
+    with pytest.raises(PathError):
+        from_request("/a?k=%zz")
 
 
 def test_scope_zero_is_the_base() -> None:

@@ -107,13 +107,26 @@ def _text(value: Any, what: str) -> str:
 
 
 def _parse_full_path(path: str, depth: int) -> tuple[list[str], Message]:
-    """Split the path from its query; percent-decode each path segment.
-
-    The query is not percent-decoded (as upstream).
+    """Split the path from its query; percent-decode each path segment, and
+    each query key and value (after splitting at ``&`` and ``=``; ``+`` stays
+    a type marker, not a space). Upstream leaves the query encoded, so
+    ``?target=data%2F...`` named a key that does not exist.
     """
     sep, base, query_text = _part(path, "?")
-    query = _parse_inlined_keys(query_text, {}, depth) if sep is not None else {}
+    query = _parse_query(query_text, depth) if sep is not None else {}
     return [_decode(segment) for segment in _path_parts("/", base)], query
+
+
+def _parse_query(text: str, depth: int) -> Message:
+    out: Message = {}
+    for pair in _path_parts("&", text):
+        sep, key, value = _part(pair, "=")
+        if sep is None:
+            out[_decode(key)] = True
+        else:
+            name, typed = _maybe_typed(_decode(key), _maybe_subpath(_decode(value), depth), depth)
+            out[name] = typed
+    return out
 
 
 def _path_messages(segment: str, depth: int) -> list[Any]:

@@ -94,7 +94,10 @@ class Node:
 
     def prepare(self) -> None:
         """Create what the node needs on disk before it serves: its data
-        directory, and its wallet when it has none (never replacing one)."""
+        directory, its wallet when it has none (never replacing one), and its
+        store. Calling it again does nothing."""
+        if self.wallet is not None and self.store is not None:
+            return
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         log.info("data directory: %s", self.config.data_dir)
         if self.wallet is None:

@@ -11,16 +11,24 @@ import functools
 from hyperbeam.ao.device import Device
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.devices.cache import CacheDevice
+from hyperbeam.devices.dedup import DedupDevice
 from hyperbeam.devices.lookup import LookupDevice
 from hyperbeam.devices.message import MessageDevice
 from hyperbeam.devices.meta import MetaDevice
+from hyperbeam.devices.multipass import MultipassDevice
+from hyperbeam.devices.patch import PatchDevice
+from hyperbeam.devices.stack import StackDevice
 from hyperbeam.devices.test import TestDevice
 
 BUILTIN_DEVICES: tuple[type[Device], ...] = (
     CacheDevice,
+    DedupDevice,
     LookupDevice,
     MessageDevice,
     MetaDevice,
+    MultipassDevice,
+    PatchDevice,
+    StackDevice,
     TestDevice,
 )
 

@@ -1,8 +1,8 @@
 """``patch@1.0`` and ``dedup@1.0``: the eunit tests of dev_patch.erl and dev_dedup.erl.
 
-Not ported, for want of ``stack@1.0`` and ``multipass@1.0``: dev_dedup.erl's
-``dedup_test`` and ``dedup_with_multipass_test``. The dedup tests here check
-the same behaviour on the device alone.
+dev_dedup.erl's ``dedup_test`` and ``dedup_with_multipass_test`` run in a
+stack with the append device of ``test_dev_stack``; further tests check the
+same behaviour on the device alone.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.devices import default_registry
 from hyperbeam.message.commit import commit
 from hyperbeam.message.id import message_id
+from tests.conformance.test_dev_stack import append_device, stack_of
 
 OPTS: dict[str, Any] = {"registry": default_registry()}
 NO_HASHPATH: dict[str, Any] = {**OPTS, "hashpath": "ignore"}
@@ -167,3 +168,32 @@ def test_dedup_forwards_keys_and_set() -> None:
     assert sorted(keys) == ["a", "device"]
     status, out = resolve(msg, {"path": "set", "b": 2}, NO_HASHPATH)
     assert (status, out) == ("ok", {"device": "dedup@1.0", "a": 1, "b": 2})
+
+
+def _append_four_times(msg: Any) -> Any:
+    """Send ``bin`` ``_`` twice, then ``/`` twice, as upstream's tests do."""
+    for bin_ in ("_", "_", "/", "/"):
+        status, msg = resolve(msg, {"path": "append", "bin": bin_}, OPTS)
+        assert status == "ok"
+    return msg
+
+
+def test_dedup() -> None:
+    """Downstream devices of a stack see each request once.
+    Upstream: dev_dedup.erl dedup_test."""
+    msg = stack_of("Dedup@1.0", append_device("+D2"), append_device("+D3"), result="INIT")
+    assert _append_four_times(msg)["result"] == "INIT+D2_+D3_+D2/+D3/"
+
+
+def test_dedup_with_multipass() -> None:
+    """Dedup does not hinder a later pass asked for by ``multipass@1.0``.
+    Upstream: dev_dedup.erl dedup_with_multipass_test."""
+    msg = stack_of(
+        "Dedup@1.0",
+        append_device("+D2"),
+        append_device("+D3"),
+        "Multipass@1.0",
+        result="INIT",
+        passes=2,
+    )
+    assert _append_four_times(msg)["result"] == "INIT+D2_+D3_+D2_+D3_+D2/+D3/+D2/+D3/"

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
+from hyperbeam.codecs import ans104
 from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
 from hyperbeam.codecs.structured import from_message
 from hyperbeam.crypto.wallet import Wallet
@@ -91,8 +92,6 @@ def _is_ans104(headers: dict[str, str]) -> bool:
 
 
 def _ans104_request(body: bytes) -> Message:
-    from hyperbeam.codecs import ans104
-
     item = ans104.deserialize(body)
     if not ans104.verify(item):
         raise SignatureError("the data item's signature does not verify")
@@ -133,7 +132,10 @@ def sign_reply(msg: Message, codec: str, wallet: Wallet | None) -> Message:
     return commit.commit(msg, wallet, ANS104 if codec == ANS104 else DEFAULT_CODEC)
 
 
-def encode(msg: Message, codec: str) -> tuple[dict[str, bytes], bytes]:
+Encoded: TypeAlias = tuple[dict[str, bytes], bytes]
+
+
+def encode(msg: Message, codec: str) -> Encoded:
     """``(headers, body)`` of ``msg`` in ``codec``. Upstream: encode_reply/3."""
     if codec == DEFAULT_CODEC:
         encoded = to_httpsig(commit.convert(msg, "tabm"), wire_safe=True)
@@ -143,8 +145,6 @@ def encode(msg: Message, codec: str) -> tuple[dict[str, bytes], bytes]:
     if codec in CONTENT_TYPES:
         named["content-type"] = CONTENT_TYPES[codec].encode()
     if codec == ANS104:
-        from hyperbeam.codecs import ans104
-
         signers = commit.signers(msg)
         # Only what the signers committed to: keys added since (such as the
         # reply's `status`) would not match the item's signature.
@@ -156,9 +156,6 @@ def encode(msg: Message, codec: str) -> tuple[dict[str, bytes], bytes]:
     extra = to_httpsig(from_message(scalars), wire_safe=True)
     extra.pop("body", None)
     return {**extra, **named}, body if isinstance(body, bytes) else str(body).encode()
-
-
-Encoded: TypeAlias = tuple[dict[str, bytes], bytes]
 
 
 class SignedReplies:

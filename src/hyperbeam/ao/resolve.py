@@ -48,6 +48,7 @@ from hyperbeam.errors import (
     KeyNotFound,
     ResolutionError,
 )
+from hyperbeam.message.id import message_id
 from hyperbeam.message.ids import is_id
 from hyperbeam.message.model import Message, normalize_key, normalize_keys
 from hyperbeam.message.private import private_of, with_private
@@ -274,10 +275,7 @@ def _link(msg1: Message, msg2: Message, status: str, result: Any, opts: Opts) ->
 
 
 def _id_of(msg: Message) -> str:
-    from hyperbeam.message.id import message_id
-
-    found: str = message_id(msg)
-    return found
+    return message_id(msg)
 
 
 def force_message(status: str, result: Any) -> Result:

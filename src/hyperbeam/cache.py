@@ -296,11 +296,14 @@ def resolved_path(msg1: Any, msg2: Any) -> str | None:
     return f"{RESOLVED}/{hashpath}"
 
 
-def write_resolved(msg1: Any, msg2: Any, msg3: Any, store: Store) -> str | None:
+def write_resolved(
+    msg1: Any, msg2: Any, msg3: Any, store: Store, *, hashpath: str | None = None
+) -> str | None:
     """Write the result ``msg3`` of ``msg2`` on ``msg1`` and link it where
     :func:`read_resolved` looks. Returns where the result was written (its
     ID or ``data/...`` path), or ``None`` when it was not (results that are
-    neither binaries nor messages are not cached).
+    neither binaries nor messages are not cached). ``hashpath``, when the
+    caller already knows it, saves computing it again.
 
     Unlike upstream, message results are linked too, and every result is
     linked under :data:`RESOLVED` (see :func:`resolved_path`). Upstream: the
@@ -313,7 +316,7 @@ def write_resolved(msg1: Any, msg2: Any, msg3: Any, store: Store) -> str | None:
     else:
         log.debug("not caching a result of type %s", type(msg3).__name__)
         return None
-    location = resolved_path(msg1, msg2)
+    location = f"{RESOLVED}/{hashpath}" if hashpath else resolved_path(msg1, msg2)
     if location is not None:
         store.make_link(written, location)
     return written

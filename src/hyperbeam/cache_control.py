@@ -74,6 +74,7 @@ from hyperbeam import cache
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message.ids import human_id, is_id
 from hyperbeam.message.model import normalize_key
+from hyperbeam.message.private import private_of
 from hyperbeam.store.base import Store, StoreChain
 
 log = logging.getLogger("hyperbeam.cache_control")
@@ -319,16 +320,23 @@ def maybe_store(msg1: Any, msg2: Any, msg3: Any, opts: Opts) -> bool:
     store = opts.get("store")
     if not isinstance(store, Store):
         return False
+    # The resolver has just linked the result under its hashpath (the default
+    # `update` mode): reuse it rather than take both messages' IDs again.
+    hashpath = None
+    if opts.get("hashpath", "update") == "update" and isinstance(msg3, dict):
+        found = private_of(msg3).get("hashpath")
+        hashpath = found if isinstance(found, str) else None
+    args = (msg1, msg2, msg3, store, hashpath)
     if opts.get("async_cache", False):
-        threading.Thread(
-            target=_dispatch_write, args=(msg1, msg2, msg3, store), daemon=True
-        ).start()
+        threading.Thread(target=_dispatch_write, args=args, daemon=True).start()
     else:
-        _dispatch_write(msg1, msg2, msg3, store)
+        _dispatch_write(*args)
     return True
 
 
-def _dispatch_write(msg1: Any, msg2: Any, msg3: Any, store: Store) -> None:
+def _dispatch_write(
+    msg1: Any, msg2: Any, msg3: Any, store: Store, hashpath: str | None = None
+) -> None:
     for msg in (msg1, msg2):
         if isinstance(msg, dict):
             try:
@@ -336,7 +344,7 @@ def _dispatch_write(msg1: Any, msg2: Any, msg3: Any, store: Store) -> None:
             except Exception as exc:
                 log.warning("caching a message failed: %s", exc)
     try:
-        cache.write_resolved(msg1, msg2, msg3, store)
+        cache.write_resolved(msg1, msg2, msg3, store, hashpath=hashpath)
     except Exception as exc:
         log.warning("caching a result failed: %s", exc)
 

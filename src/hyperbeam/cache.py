@@ -46,6 +46,7 @@ read_resolved/3, link/3, list/2, list_numbered/2).
 from __future__ import annotations
 
 import builtins
+import hashlib
 import logging
 from collections.abc import Iterable
 from typing import Any, TypeAlias
@@ -153,8 +154,18 @@ def _commitment_ids(value: Any) -> builtins.list[str]:
     return [cid for cid in found if not is_private(cid)]
 
 
-def _write_value(value: bytes | Tabm, alt_ids: builtins.list[str], store: Store) -> str:
-    """Write one TABM value and return its path. Upstream: do_write_message/4."""
+def _write_value(
+    value: bytes | Tabm, alt_ids: builtins.list[str], store: Store, *, exact: bool = False
+) -> str:
+    """Write one TABM value and return its path. Upstream: do_write_message/4.
+
+    A map is a group named by its message ID. Under ``commitments`` (and
+    below) the group is named by a hash of every field instead (``exact``):
+    a message ID is an hmac over the httpsig encoding, which leaves out
+    ``signature`` and ``signature-input``, so two commitments that differ
+    only in their signatures would share one group and the second would read
+    back with the first one's signature.
+    """
     if isinstance(value, bytes | bytearray):
         path = data_path(value)
         if store.type(path) != "simple":
@@ -167,18 +178,42 @@ def _write_value(value: bytes | Tabm, alt_ids: builtins.list[str], store: Store)
     device = value.get("device")
     if isinstance(device, dict):
         raise DeviceMapError("a message whose device is a message cannot be written")
-    group = message_id(value)
+    group = _exact_id(value) if exact else message_id(value)
     store.make_group(group)
     for key, sub in value.items():
         if is_private(key):
             continue
         _check_key(key)
-        sub_path = _write_value(sub, _commitment_ids(sub), store)
+        inner_exact = exact or key == "commitments"
+        sub_path = _write_value(sub, _commitment_ids(sub), store, exact=inner_exact)
         store.make_link(sub_path, join(group, key))
     for alt in alt_ids:
         if alt != group:
             store.make_link(group, alt)
     return group
+
+
+def _exact_id(value: Tabm) -> str:
+    """A name for a map that covers every key and value (a sha-256 of a
+    canonical form), for the maps whose message ID does not."""
+    digest = hashlib.sha256()
+    _feed(digest, value)
+    return "exact-" + b64url_encode(digest.digest())
+
+
+def _feed(digest: Any, value: Any) -> None:
+    if isinstance(value, dict):
+        digest.update(b"{")
+        for key in sorted(value):
+            raw_key = str(key).encode("utf-8", "surrogateescape")
+            digest.update(len(raw_key).to_bytes(8, "big") + raw_key)
+            _feed(digest, value[key])
+        digest.update(b"}")
+    else:
+        raw = (
+            to_bytes(value) if isinstance(value, str | bytes | bytearray) else repr(value).encode()
+        )
+        digest.update(b"=" + len(raw).to_bytes(8, "big") + raw)
 
 
 def _check_key(key: str) -> None:

@@ -504,3 +504,17 @@ def test_property_signed_messages_read_back_and_verify(
         assert isinstance(inner, dict)
         assert commit.verify(inner)
         assert cache.read(commit.id(signed_msg["inner"]), store) == inner
+
+
+def test_signed_messages_of_one_shape_keep_their_own_signatures(
+    store: Store, wallet: Wallet
+) -> None:
+    """Commitment maps differ only in their signatures, which a message ID
+    (an hmac over the httpsig form) leaves out: they must not share a group."""
+    first = commit.commit({"slot": 1, "body": "x"}, wallet)
+    second = commit.commit({"slot": 2, "body": "y"}, wallet)
+    ids = [cache.write(msg, store) for msg in (first, second)]
+    for msg_id, original in zip(ids, (first, second), strict=True):
+        back = cache.read(msg_id, store)
+        assert back == original
+        assert isinstance(back, dict) and commit.verify(back)

@@ -65,6 +65,7 @@ specifiers_to_cache_settings/1).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -328,10 +329,42 @@ def maybe_store(msg1: Any, msg2: Any, msg3: Any, opts: Opts) -> bool:
         hashpath = found if isinstance(found, str) else None
     args = (msg1, msg2, msg3, store, hashpath)
     if opts.get("async_cache", False):
-        threading.Thread(target=_dispatch_write, args=args, daemon=True).start()
+        BACKGROUND.submit(args)
     else:
         _dispatch_write(*args)
     return True
+
+
+class BackgroundWriter:
+    """One thread that writes results to the store in order, so requests do
+    not wait for (or contend over) store writes. :meth:`drain` waits until
+    everything submitted is written; the node calls it when it stops."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=limit)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, args: tuple[Any, ...]) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="cache-writer", daemon=True)
+                self._thread.start()
+        self._queue.put(args)  # blocks when the writer is far behind: back-pressure
+
+    def _run(self) -> None:
+        while True:
+            args = self._queue.get()
+            try:
+                _dispatch_write(*args)
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        self._queue.join()
+
+
+BACKGROUND = BackgroundWriter()
 
 
 def _dispatch_write(

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from hyperbeam import cache
+from hyperbeam import cache, cache_control
 from hyperbeam.ao.persistent import Coalescer
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.config import ConfigError, NodeConfig
@@ -60,6 +60,7 @@ class Node:
             **self.opts(),
             "force_message": True,
             "cache_control": self.config.http_cache_control,
+            "async_cache": True,
         }
 
     def load_message(self, msg_id: str, opts: dict[str, Any] | None = None) -> Any:
@@ -113,6 +114,8 @@ class Node:
             self.store.start()
 
     def close(self) -> None:
+        """Finish pending cache writes, then close the store."""
+        cache_control.BACKGROUND.drain()
         if self.store is not None:
             self.store.stop()
 

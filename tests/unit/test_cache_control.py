@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hyperbeam import cache
+from hyperbeam import cache, cache_control
 from hyperbeam.ao.resolve import resolve
 from hyperbeam.cache_control import (
     CacheSettings,
@@ -378,3 +378,18 @@ def test_maybe_store_async() -> None:
         assert time.monotonic() < deadline
         time.sleep(0.01)
     assert cache.read_resolved(msg1, {"path": "a"}, store) == "1"
+
+
+def test_async_cache_writes_land_by_drain() -> None:
+    """With ``async_cache`` the writes go to one background writer; after
+    ``drain`` every submitted result can be looked up."""
+    store = MemoryStore()
+    opts = {"store": store, "cache_control": ["always"], "async_cache": True}
+    for n in range(20):
+        base = {"n": str(n)}
+        req = {"path": "double", "k": str(n)}
+        assert cache_control.maybe_store(base, req, {"twice": str(2 * n)}, opts)
+    cache_control.BACKGROUND.drain()
+    for n in range(20):
+        found = cache.read_resolved({"n": str(n)}, {"path": "double", "k": str(n)}, store)
+        assert found == {"twice": str(2 * n)}

@@ -75,7 +75,7 @@ from hyperbeam import cache
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message.ids import human_id, is_id
 from hyperbeam.message.model import normalize_key
-from hyperbeam.message.private import private_of
+from hyperbeam.message.private import private_of, with_private
 from hyperbeam.store.base import Store, StoreChain
 
 log = logging.getLogger("hyperbeam.cache_control")
@@ -173,6 +173,36 @@ def message_directives(msg: Any) -> Directives:
         if isinstance(key, str) and key.lower() == "cache-control":
             return parse_directives(value)
     return Directives()
+
+
+def is_volatile(msg: Any) -> bool:
+    """Whether a result says it must not be stored: ``no-store`` in its
+    ``cache-control`` key, or in its private ``cache-control`` (for results,
+    such as a process's latest state, that cannot carry the key themselves).
+
+    **Deviation:** upstream lets the node's ``always`` policy override a
+    result's ``no-store``, so a repeated ``/slot`` or ``/now`` is answered
+    from the store with a stale value. Here such results (and the steps of
+    a path resolved from them) are never stored or looked up.
+    """
+    if not isinstance(msg, Mapping):
+        return False
+    if message_directives(msg).store is False:
+        return True
+    return parse_directives(private_of(msg).get("cache-control", [])).store is False
+
+
+#: Options for resolving anything derived from a volatile result.
+UNCACHED = ["no-store", "no-cache"]
+
+
+def volatile(result: tuple[str, Any]) -> tuple[str, Any]:
+    """Mark a handler's result as one never to store or answer from the
+    store (a schedule's current slot, a process's latest state, ...)."""
+    status, value = result
+    if isinstance(value, dict):
+        value = with_private(value, {**private_of(value), "cache-control": ["no-store"]})
+    return status, value
 
 
 def opts_directives(opts: Opts) -> Directives:
@@ -316,7 +346,7 @@ def maybe_store(msg1: Any, msg2: Any, msg3: Any, opts: Opts) -> bool:
     With ``async_cache`` set the writes run in a background thread.
     Upstream: hb_cache_control:maybe_store/4 and dispatch_cache_write/4.
     """
-    if not store_settings(msg2, msg3, opts).store:
+    if is_volatile(msg3) or not store_settings(msg2, msg3, opts).store:
         return False
     store = opts.get("store")
     if not isinstance(store, Store):

@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="sign every reply with the node's wallet (default: yes)",
     )
+    serve.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other setting (see the README), e.g. --set process-cache-frequency=10",
+    )
 
     res = commands.add_parser("resolve", help="resolve a HyperPATH locally and print the result")
     common(res)
@@ -77,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 log_level=args.log_level,
                 force_signed=args.force_signed,
             )
+            overrides.update(_settings(args.set))
         settings = config.load(config_file=args.config, overrides=overrides)
         if args.command == "serve":
             return _serve(settings)
@@ -86,6 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     except HyperbeamError as exc:
         print(f"hyperbeam: {exc.reason}", file=sys.stderr)
         return 2
+
+
+def _settings(items: list[str]) -> dict[str, str]:
+    """``--set key=value`` flags as settings."""
+    found: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise config.ConfigError(f"--set expects KEY=VALUE, not {item!r}")
+        found[name.strip()] = value
+    return found
 
 
 def _serve(settings: config.NodeConfig) -> int:

@@ -65,6 +65,35 @@ class NodeConfig:
     http_cache_control: str = "always"
     #: Store every verified signed request. Upstream: ``store_all_signed``.
     store_signed: bool = True
+    #: Other nodes whose stores are read (comma-separated URLs) for messages
+    #: this node does not have, such as the processes it computes.
+    #: Upstream: ``hb_store_remote_node`` entries in ``store``.
+    remote_stores: str = ""
+    #: When a schedule POST is acknowledged: ``local_confirmation`` (once the
+    #: assignment is durable), ``aggressive`` (once it is signed) or
+    #: ``disabled`` (this node schedules nothing). Upstream: ``scheduling_mode``.
+    scheduling_mode: str = "local_confirmation"
+    #: Forward schedule requests for processes scheduled elsewhere (else a 307).
+    scheduler_follow_redirects: bool = True
+    #: Nodes told of this node's new scheduler location (comma-separated URLs).
+    #: Upstream: ``scheduler_location_notify_peers``.
+    scheduler_location_peers: str = ""
+    #: This node's URL in its scheduler location record; empty means
+    #: ``http://<host>:<port>``.
+    public_url: str = ""
+    #: A process's full state is stored every this many slots.
+    #: Upstream: ``process_cache_frequency``.
+    process_cache_frequency: int = 1
+
+    @property
+    def url(self) -> str:
+        """How other nodes reach this one."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @staticmethod
+    def url_list(value: str) -> list[str]:
+        """A comma-separated setting as a list (empty items dropped)."""
+        return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
 
     @property
     def wallet_path(self) -> Path:

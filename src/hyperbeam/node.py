@@ -14,11 +14,14 @@ from hyperbeam.ao.persistent import Coalescer
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.config import ConfigError, NodeConfig
 from hyperbeam.crypto.wallet import Wallet, load_or_create
-from hyperbeam.devices import default_registry
+from hyperbeam.devices import cron, default_registry
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.http.render import SignedReplies
+from hyperbeam.process.workers import ProcessWorkers
+from hyperbeam.scheduler.server import MODES, SchedulerRegistry
 from hyperbeam.store.base import Store, StoreChain
 from hyperbeam.store.gateway import GatewayClient, GatewayStore
+from hyperbeam.store.remote import RemoteNodeStore
 
 log = logging.getLogger("hyperbeam")
 
@@ -35,6 +38,10 @@ class Node:
     replies: SignedReplies = field(default_factory=SignedReplies)
     #: Where messages live: the local store, then the gateway (if any).
     store: StoreChain | None = None
+    #: The scheduler servers of the processes this node schedules.
+    schedulers: SchedulerRegistry | None = None
+    #: The live state of processes and their one-at-a-time locks.
+    workers: ProcessWorkers = field(default_factory=ProcessWorkers)
 
     def opts(self) -> dict[str, Any]:
         """Options for a resolution. Upstream: the node message."""
@@ -50,6 +57,10 @@ class Node:
             "priv_wallet": self.wallet,
             "store": self.store,
             "load_message": self.load_message,
+            "scheduler_registry": self.schedulers,
+            "scheduler_follow_redirects": self.config.scheduler_follow_redirects,
+            "process_workers": self.workers,
+            "process_cache_frequency": self.config.process_cache_frequency,
         }
 
     def http_opts(self) -> dict[str, Any]:
@@ -73,7 +84,7 @@ class Node:
         if found is not None:
             return found
         for remote in self.store.stores:
-            if isinstance(remote, GatewayStore):
+            if isinstance(remote, GatewayStore | RemoteNodeStore):
                 found = remote.read_message(msg_id)
                 if found is not None:
                     if local is not None and isinstance(found, dict):
@@ -112,9 +123,18 @@ class Node:
         if self.store is None:
             self.store = build_store(self.config)
             self.store.start()
+        if self.schedulers is None:
+            mode = self.config.scheduling_mode
+            if mode not in MODES:
+                raise ConfigError(
+                    f"unknown scheduling mode {mode!r}: use one of {', '.join(MODES)}"
+                )
+            local = self.store.only("local") or self.store
+            self.schedulers = SchedulerRegistry(local, self.wallet, mode=mode)  # type: ignore[arg-type]
 
     def close(self) -> None:
-        """Finish pending cache writes, then close the store."""
+        """Stop cron tasks, finish pending cache writes, then close the store."""
+        cron.stop_all(self)
         cache_control.BACKGROUND.drain()
         if self.store is not None:
             self.store.stop()
@@ -142,6 +162,8 @@ def build_store(config: NodeConfig) -> StoreChain:
     else:
         raise ConfigError(f"unknown store {config.store!r}: use lmdb, fs or memory")
     stores: list[Store] = [local]
+    for url in config.url_list(config.remote_stores):
+        stores.append(RemoteNodeStore(url))
     if config.gateway:
         client = GatewayClient(config.gateway, timeout=float(config.gateway_timeout))
         stores.append(GatewayStore(client))

@@ -100,6 +100,12 @@ def resolve_many(msgs: Any, opts: Opts | None = None) -> Result:
         status, result = _resolve_step(current, msg2, opts)
         if status != "ok":
             return status, result
+        if (
+            cache_control.is_volatile(result)
+            and opts.get("cache_control") != cache_control.UNCACHED
+        ):
+            # What is read from a result that must not be stored is not stored either.
+            opts = {**opts, "cache_control": cache_control.UNCACHED}
         current = result
     return "ok", current
 

@@ -11,23 +11,33 @@ import functools
 from hyperbeam.ao.device import Device
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.devices.cache import CacheDevice
+from hyperbeam.devices.cron import CronDevice
 from hyperbeam.devices.dedup import DedupDevice
 from hyperbeam.devices.lookup import LookupDevice
 from hyperbeam.devices.message import MessageDevice
 from hyperbeam.devices.meta import MetaDevice
 from hyperbeam.devices.multipass import MultipassDevice
 from hyperbeam.devices.patch import PatchDevice
+from hyperbeam.devices.ping import PingTestDevice
+from hyperbeam.devices.process import ProcessDevice
+from hyperbeam.devices.push import PushDevice
+from hyperbeam.devices.scheduler import SchedulerDevice
 from hyperbeam.devices.stack import StackDevice
 from hyperbeam.devices.test import TestDevice
 
 BUILTIN_DEVICES: tuple[type[Device], ...] = (
     CacheDevice,
+    CronDevice,
     DedupDevice,
     LookupDevice,
     MessageDevice,
     MetaDevice,
     MultipassDevice,
     PatchDevice,
+    PingTestDevice,
+    ProcessDevice,
+    PushDevice,
+    SchedulerDevice,
     StackDevice,
     TestDevice,
 )

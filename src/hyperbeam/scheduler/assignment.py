@@ -81,25 +81,21 @@ def make_assignment(
     block_height: int = 0,
     block_hash: bytes | str = ZERO_HASH,
     block_timestamp: int = 0,
+    hash_chain: bytes | None = None,
 ) -> Message:
     """The signed assignment of ``message`` to ``slot`` of ``process_id``.
 
     ``previous`` is the assignment at ``slot - 1`` (or its ``hash-chain``
-    value, raw or human), or ``None``/empty for the first slot.
+    value, raw or human), or ``None``/empty for the first slot. A caller
+    that has already computed this link (:func:`next_hash_chain`) passes
+    it as ``hash_chain`` and ``previous`` is then not used.
     ``timestamp`` defaults to the local time in milliseconds; the block
     values default to what upstream's ``ar_timestamp`` gives in debug mode.
     Upstream: dev_scheduler_server:do_assign/3.
     """
     if slot < 0:
         raise ValueError(f"slot must be >= 0, not {slot}")
-    prev: bytes | str
-    if previous is None:
-        prev = b""
-    elif isinstance(previous, dict):
-        prev = _text(previous["hash-chain"])
-    else:
-        prev = previous
-    chain = next_hash_chain(prev, message)
+    chain = hash_chain if hash_chain is not None else next_hash_chain(_link(previous), message)
     unsigned: Message = {
         "path": _request_path(message),
         "data-protocol": "ao",
@@ -115,6 +111,14 @@ def make_assignment(
         "body": message,
     }
     return commit.commit(unsigned, wallet)
+
+
+def _link(previous: Message | bytes | str | None) -> bytes | str:
+    if previous is None:
+        return b""
+    if isinstance(previous, dict):
+        return _text(previous["hash-chain"])
+    return previous
 
 
 def verify_chain(

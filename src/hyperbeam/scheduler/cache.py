@@ -8,6 +8,7 @@ An assignment is written as any message (hyperbeam.cache) and linked at
 from __future__ import annotations
 
 from hyperbeam import cache
+from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
 from hyperbeam.message.model import Message
 from hyperbeam.scheduler.formats import aos2_normalize_types
@@ -62,3 +63,51 @@ def latest(process_id: str | bytes, store: Store) -> tuple[int, Message] | None:
     if assignment is None:
         return None
     return slot, assignment
+
+
+#: The store prefix of scheduler location records, by scheduler address.
+LOCATIONS = "scheduler-locations"
+
+
+def read_location(address: str | bytes, store: Store) -> Message | None:
+    """The known location record of the scheduler ``address`` with the
+    highest nonce. Upstream: dev_scheduler_cache:read_location/2."""
+    base = join(LOCATIONS, _address(address))
+    nonces = cache.list_numbered(base, store)
+    if not nonces:
+        return None
+    found = cache.read(join(base, str(nonces[-1])), store)
+    return found if isinstance(found, dict) else None
+
+
+def write_location(record: Message, store: Store) -> bool:
+    """Keep a signed location record under each of its signers; ``False``
+    (and nothing written) when it has no signers or does not verify.
+
+    **Deviation:** upstream links the record at
+    ``scheduler-locations/<address>``, and since a link keeps its first
+    target a newer record never replaces an older one. Here each record is
+    kept under ``scheduler-locations/<address>/<nonce>`` and the highest
+    nonce wins. Upstream: dev_scheduler_cache:write_location/2."""
+    signers = commit.signers(record)
+    if not signers or not commit.verify(record):
+        return False
+    nonce = location_nonce(record)
+    root = cache.write(record, store)
+    for signer in signers:
+        cache.link(root, join(LOCATIONS, _address(signer), str(nonce)), store)
+    return True
+
+
+def location_nonce(record: Message) -> int:
+    """A location record's ``nonce`` (0 when it has none or it is not a number)."""
+    try:
+        return max(0, int(record.get("nonce", 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _address(address: str | bytes) -> str:
+    return (
+        address.decode() if isinstance(address, bytes) and len(address) != 32 else human_id(address)
+    )

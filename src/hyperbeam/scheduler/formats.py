@@ -32,7 +32,7 @@ DEBUG_TIME: TimeInfo = (0, 0, bytes(32))
 JSON_CONTENT_TYPE = "application/json"
 
 
-def _ordered(assignments: Sequence[Message] | Mapping[Any, Message]) -> list[Message]:
+def ordered(assignments: Sequence[Message] | Mapping[Any, Message]) -> list[Message]:
     """A map of slot -> assignment in slot order, or the list as given.
     Upstream: hb_util:message_to_ordered_list/1."""
     if isinstance(assignments, Mapping):
@@ -56,7 +56,7 @@ def assignments_to_bundle(
         "timestamp": int(timestamp),
         "block-height": int(height),
         "block-hash": human_id(block_hash),
-        "assignments": {str(cursor(a)): a for a in _ordered(assignments)},
+        "assignments": {str(cursor(a)): a for a in ordered(assignments)},
     }
 
 
@@ -95,7 +95,7 @@ def aos2_struct(
             "block-hash": human_id(block_hash),
         },
         "edges": [
-            {"cursor": cursor(a), "node": assignment_to_aos2(a)} for a in _ordered(assignments)
+            {"cursor": cursor(a), "node": assignment_to_aos2(a)} for a in ordered(assignments)
         ],
     }
 

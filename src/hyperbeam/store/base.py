@@ -59,6 +59,9 @@ class Store(ABC):
     def stop(self) -> None:  # noqa: B027 - nor any shutdown
         """Release it; the store may be started again."""
 
+    def flush(self) -> None:  # noqa: B027 - stores that write through need nothing
+        """Make every completed write durable (survive a power loss)."""
+
     @abstractmethod
     def reset(self) -> None:
         """Delete everything the store holds."""
@@ -141,6 +144,10 @@ class StoreChain(Store):
     def stop(self) -> None:
         for store in self.stores:
             store.stop()
+
+    def flush(self) -> None:
+        for store in self.stores:
+            store.flush()
 
     def reset(self) -> None:
         for store in self.stores:

@@ -43,8 +43,9 @@ from typing import Any
 
 import httpx
 
-from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
+from hyperbeam.codecs.httpsig import to_httpsig
 from hyperbeam.crypto.wallet import Wallet
+from hyperbeam.http.client import response_message
 from hyperbeam.message import commit
 from hyperbeam.message.model import Message, normalize_key
 from hyperbeam.store.base import Kind, Scope, Store, StoreError
@@ -56,35 +57,6 @@ DEFAULT_TIMEOUT = 5.0
 READ_PATH = "/~cache@1.0/read"
 WRITE_PATH = "/~cache@1.0/write"
 LINK_PATH = "/~cache@1.0/link"
-
-#: Response headers that describe the connection or the server, not the message.
-_NOT_MESSAGE_HEADERS = frozenset(
-    {
-        "connection",
-        "content-length",
-        "transfer-encoding",
-        "keep-alive",
-        "upgrade",
-        "te",
-        "date",
-        "server",
-        "vary",
-    }
-)
-
-
-def response_message(res: httpx.Response) -> Message:
-    """An HTTP response as the message it encodes (headers and body through
-    ``httpsig@1.0``), in structured form. Upstream: hb_http:http_response_to_httpsig/4."""
-    http: dict[str, Any] = {
-        k: v
-        for k, v in res.headers.items()
-        if k not in _NOT_MESSAGE_HEADERS and not k.startswith("access-control-")
-    }
-    if res.content:
-        http["body"] = res.content
-    converted: Message = commit.convert(from_httpsig(http), "structured@1.0", "tabm")
-    return converted
 
 
 def signed_request(msg: Message, wallet: Wallet) -> tuple[dict[str, str], bytes]:

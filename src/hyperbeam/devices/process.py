@@ -1,0 +1,311 @@
+"""``process@1.0``: an AO process, its schedule and its state at every slot.
+
+A process is a message (usually signed) that names the devices that do its
+work:
+
+``scheduler-device``  orders its messages (default ``scheduler@1.0``);
+``execution-device``  computes each message (e.g. ``stack@1.0`` with a
+                      ``device-stack``); no default here (upstream's is
+                      ``genesis-wasm@1.0``, which this node does not have);
+``push-device``       delivers its outbox (default ``push@1.0``).
+
+Each key runs on the process message with its ``device`` swapped for one of
+those (and ``input-prefix`` defaulting to ``process``), then swapped back:
+
+``schedule``  (scheduler) POST a message to the schedule; GET the schedule.
+``slot``      (scheduler) the current slot.
+``compute``   the state after the request's ``slot``: from the store if it
+              was computed before, else computed from the nearest state
+              held in memory or restorable from the store (or from ``init``),
+              one assignment at a time. Without a ``slot``, the latest
+              computed state.
+``now``       the state after every message scheduled so far.
+``snapshot``  (execution, in ``map`` mode) what a restore needs.
+``push``      (push) deliver the outbox of a slot to its targets.
+
+The state after each slot is stored (``computed/<process>/slot/<n>``); every
+``process_cache_frequency`` slots (default 1) it carries a ``snapshot``, from
+which a later computation (also after a restart) resumes. One computation
+runs per process at a time, and the last state computed stays in memory.
+
+Upstream: dev_process.erl.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from hyperbeam.ao import resolve as ao
+from hyperbeam.ao.device import Device, Result, key
+from hyperbeam.ao.path import term_to_path_parts
+from hyperbeam.cache_control import volatile
+from hyperbeam.devices.message import MessageDevice
+from hyperbeam.errors import HyperbeamError
+from hyperbeam.message import commit
+from hyperbeam.message.ids import human_id
+from hyperbeam.message.model import UNSET, Message
+from hyperbeam.message.private import private_of, with_private
+from hyperbeam.process import cache as process_cache
+from hyperbeam.process.workers import DEFAULT_WORKERS, ProcessWorkers
+
+log = logging.getLogger("hyperbeam.process")
+
+Opts = Mapping[str, Any]
+
+DEFAULT_CACHE_FREQUENCY = 1
+
+_MESSAGE = MessageDevice()
+_DEFAULT_DEVICES = {"scheduler": "scheduler@1.0", "push": "push@1.0"}
+
+
+def _set(msg: Message, values: Message) -> Message:
+    """``dev_message:set/3``: set keys without touching the hashpath."""
+    status, result = _MESSAGE.set(msg, values)
+    if status != "ok":  # pragma: no cover - message@1.0 set does not fail
+        raise HyperbeamError(f"could not set {sorted(values)}: {result!r}")
+    out: Message = result
+    return out
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        return int(value.decode() if isinstance(value, bytes) else value)
+    except (TypeError, ValueError):
+        raise HyperbeamError(f"{name} must be an integer, not {value!r}", status=400) from None
+
+
+def workers_of(opts: Opts) -> ProcessWorkers:
+    found = opts.get("process_workers")
+    return found if isinstance(found, ProcessWorkers) else DEFAULT_WORKERS
+
+
+def ensure_process_key(msg1: Message, opts: Opts) -> Message:
+    """``msg1`` with a ``process`` key holding the committed process
+    definition. A message that lost its signatures is read back from the
+    store by its ID. Upstream: ensure_process_key/2."""
+    if isinstance(msg1.get("process"), dict):
+        return msg1
+    source = msg1
+    if not commit.signers(msg1):
+        loader = opts.get("load_message")
+        try:
+            found = loader(human_id(commit.id(msg1, "all")), opts) if loader else None
+        except HyperbeamError:
+            found = None
+        if isinstance(found, dict):
+            source = found
+    return {**msg1, "process": commit.with_only_committed(source)}
+
+
+def process_id(msg1: Message, opts: Opts) -> str:
+    """The ID of the process (all commitments counted). Upstream: process_id/3."""
+    with_key = ensure_process_key(msg1, opts)
+    return human_id(commit.id(with_key["process"], "all"))
+
+
+def as_process(msg: Message) -> Message:
+    """Upstream: as_process/2."""
+    return _set(msg, {"device": "process@1.0"})
+
+
+def run_as(kind: str, msg1: Message, msg2: Any, opts: Opts) -> Result:
+    """Resolve ``msg2`` on ``msg1`` with its device swapped for the process's
+    ``<kind>-device``, then swap the device back. Upstream: run_as/4."""
+    base_device = msg1.get("device", ao.NOT_FOUND)
+    device = msg1.get(f"{kind}-device") or _DEFAULT_DEVICES.get(kind)
+    if device is None:
+        return "error", {
+            "status": 422,
+            "body": f"the process names no {kind}-device",
+        }
+    prefix = msg1.get("input-prefix", "process")
+    updates: Message = {"device": device, "input-prefix": prefix}
+    output = msg1.get(f"{kind}-output-prefixes")
+    if output is not None:
+        updates["output-prefixes"] = output
+    prepared = _set(ensure_process_key(msg1, opts), updates)
+    status, result = ao.resolve(prepared, msg2, opts)
+    if (
+        status == "ok"
+        and isinstance(result, dict)
+        and result.get("device") == device
+        and base_device != ao.NOT_FOUND
+    ):
+        result = _set(result, {"device": base_device})
+    return status, result
+
+
+class ProcessDevice(Device):
+    """Upstream: dev_process.erl."""
+
+    name = "process@1.0"
+
+    def info(self, msg: Any, opts: Mapping[str, Any]) -> dict[str, Any]:
+        return {"exports": ["compute", "schedule", "slot", "now", "push", "snapshot"]}
+
+    # -- scheduler keys ------------------------------------------------------------
+
+    @key("schedule")
+    def schedule(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
+        return run_as("scheduler", msg1, msg2, opts)
+
+    @key("slot")
+    def slot(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
+        return run_as("scheduler", msg1, msg2, opts)
+
+    # -- compute -------------------------------------------------------------------
+
+    @key("compute")
+    def compute(self, msg1: Message, msg2: Message, opts: Opts) -> Result:
+        """The state after the request's ``slot``. Upstream: compute/3."""
+        base = ensure_process_key(msg1, opts)
+        pid = process_id(base, opts)
+        raw = msg2.get("slot", ao.NOT_FOUND) if isinstance(msg2, dict) else ao.NOT_FOUND
+        if raw == ao.NOT_FOUND:
+            return self.now(msg1, msg2, {**opts, "process_now_from_cache": True})
+        target = _int(raw, "slot")
+        store = opts.get("store")
+        if store is not None and (found := process_cache.read(pid, target, store)) is not None:
+            return "ok", found
+        workers = workers_of(opts)
+        with workers.hold(pid):
+            if store is not None and (found := process_cache.read(pid, target, store)):
+                return "ok", found
+            live = workers.state(pid)
+            if live is not None and _int(live.get("at-slot", -1), "at-slot") <= target:
+                state = live
+            else:
+                status, state = self._load(base, target, opts)
+                if status != "ok":
+                    return status, state
+            return self._compute_to(pid, state, target, workers, opts)
+
+    def _load(self, base: Message, target: int, opts: Opts) -> Result:
+        """The latest restorable state at or before ``target``, else the
+        initialized process. Upstream: ensure_loaded/3."""
+        if base.get("initialized") == "true":
+            return "ok", base
+        pid = process_id(base, opts)
+        store = opts.get("store")
+        found = process_cache.latest(pid, store, "snapshot", target) if store else None
+        if found is None:
+            return self.init(base, opts)
+        slot, snapshot = found
+        log.info("restoring %s from slot %d", pid, slot)
+        status, normalized = run_as(
+            "execution", snapshot, {"path": "normalize"}, {**opts, "hashpath": "ignore"}
+        )
+        if status != "ok" or not isinstance(normalized, dict):
+            return status, normalized
+        return "ok", {k: v for k, v in normalized.items() if k != "snapshot"}
+
+    def init(self, msg1: Message, opts: Opts) -> Result:
+        """Let the execution devices set themselves up. Upstream: init/3."""
+        status, initialized = run_as("execution", msg1, {"path": "init"}, opts)
+        if status != "ok" or not isinstance(initialized, dict):
+            return status, initialized
+        return "ok", ao.set_message(initialized, {"initialized": "true", "at-slot": -1}, opts)
+
+    def _compute_to(
+        self, pid: str, state: Message, target: int, workers: ProcessWorkers, opts: Opts
+    ) -> Result:
+        """Apply assignments until ``target``. Upstream: compute_to_slot/5."""
+        while True:
+            current = _int(state.get("at-slot", -1), "at-slot")
+            if current == target:
+                return "ok", as_process(state)
+            if current > target:
+                return "error", {
+                    "status": 500,
+                    "body": f"slot {target} is before the state held ({current})",
+                }
+            status, nxt = run_as("scheduler", state, {"path": "next"}, opts)
+            if status != "ok" or not isinstance(nxt, dict):
+                return "error", _failure(nxt, "get-schedule", current + 1)
+            assignment, state = nxt["body"], as_process(nxt["state"])
+            status, computed = self._compute_slot(pid, state, assignment, opts)
+            if status != "ok":
+                return "error", _failure(computed, "compute", current + 1)
+            state = computed
+            workers.keep(pid, state)
+
+    def _compute_slot(self, pid: str, state: Message, assignment: Message, opts: Opts) -> Result:
+        """One state transition. Upstream: compute_slot/5."""
+        slot = _int(assignment.get("slot"), "slot")
+        request = assignment
+        if term_to_path_parts(assignment.get("path")) is None:
+            request = {**assignment, "path": "compute"}
+        cleared = _set(state, {"results": UNSET})
+        status, result = run_as("execution", cleared, request, opts)
+        if status != "ok" or not isinstance(result, dict):
+            return "error", result
+        after = as_process(ao.set_message(result, {"at-slot": slot}, opts))
+        self._store(pid, slot, after, opts)
+        return "ok", after
+
+    def _store(self, pid: str, slot: int, state: Message, opts: Opts) -> None:
+        """Store the state, with a snapshot every ``process_cache_frequency``
+        slots. Upstream: store_result/5."""
+        store = opts.get("store")
+        if store is None:
+            return
+        frequency = max(1, int(opts.get("process_cache_frequency", DEFAULT_CACHE_FREQUENCY)))
+        stored = state
+        if slot % frequency == 0:
+            status, snapshot = self.snapshot(state, {}, opts)
+            if status == "ok":
+                stored = {**state, "snapshot": snapshot}
+        try:
+            process_cache.write(pid, slot, stored, store)
+        except HyperbeamError as exc:
+            log.warning("could not store slot %d of %s: %s", slot, pid, exc.reason)
+
+    # -- now, snapshot, push -------------------------------------------------------
+
+    @key("now")
+    def now(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
+        """The state after every scheduled message (or, with
+        ``process_now_from_cache``, the latest computed one).
+        Upstream: now/3."""
+        base = ensure_process_key(msg1, opts)
+        if opts.get("process_now_from_cache"):
+            store = opts.get("store")
+            latest = process_cache.latest(process_id(base, opts), store) if store else None
+            if latest is not None:
+                return volatile(("ok", latest[1]))
+        plain = {k: v for k, v in opts.items() if k != "process_now_from_cache"}
+        status, current = ao.resolve(base, {"path": "slot/current"}, plain)
+        if status != "ok":
+            return status, current
+        slot = _int(current, "current")
+        return volatile(ao.resolve(base, {"path": "compute", "slot": slot}, plain))
+
+    @key("snapshot")
+    def snapshot(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
+        """What each execution device needs to resume. Upstream: snapshot/3."""
+        base = ensure_process_key(msg1, opts)
+        quiet = {**opts, "cache_control": ["no-cache", "no-store"], "hashpath": "ignore"}
+        status, snap = run_as("execution", base, {"path": "snapshot", "mode": "Map"}, quiet)
+        if status != "ok" or not isinstance(snap, dict):
+            return status, snap
+        return "ok", with_private(
+            {**snap, "cache-control": ["store"]},
+            {
+                **private_of(snap),
+                "additional-hashpaths": [
+                    f"{process_id(base, opts)}/snapshot/{base.get('at-slot', -1)}"
+                ],
+            },
+        )
+
+    @key("push")
+    def push(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
+        """Upstream: push/3."""
+        return volatile(run_as("push", ensure_process_key(msg1, opts), msg2, opts))
+
+
+def _failure(reason: Any, phase: str, slot: int) -> Message:
+    details = dict(reason) if isinstance(reason, dict) else {"error": reason}
+    return {**details, "phase": phase, "attempted-slot": slot}

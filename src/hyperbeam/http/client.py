@@ -1,0 +1,123 @@
+"""Outbound HTTP: send a message to another node and read its answer.
+
+A message travels as ``httpsig@1.0`` (its keys as headers, or parts of a
+multipart body when a header cannot carry them); its ``path`` is the URL's
+path. The reply is decoded back into a message. A status of 400 or more is
+an ``("error", reply)`` (with ``status`` set); a transport failure is an ``("error", {status,
+body})`` naming the node, never an exception.
+
+Upstream: hb_http (get/3, post/4, request/5, http_response_to_httpsig/4).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
+from hyperbeam.message import commit
+from hyperbeam.message.model import Message
+
+log = logging.getLogger("hyperbeam.http.client")
+
+DEFAULT_TIMEOUT = 30.0
+
+Result = tuple[str, Any]
+
+#: Response headers that describe the connection or the server, not the message.
+_NOT_MESSAGE_HEADERS = frozenset(
+    {
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "date",
+        "server",
+        "vary",
+    }
+)
+
+_CLIENT: httpx.Client | None = None
+_CLIENT_LOCK = threading.Lock()
+
+
+def _client() -> httpx.Client:
+    global _CLIENT
+    with _CLIENT_LOCK:
+        if _CLIENT is None:
+            _CLIENT = httpx.Client(timeout=httpx.Timeout(DEFAULT_TIMEOUT))
+        return _CLIENT
+
+
+def response_message(res: httpx.Response) -> Message:
+    """An HTTP response as the message it encodes (headers and body through
+    ``httpsig@1.0``), in structured form. Upstream: hb_http:http_response_to_httpsig/4."""
+    http: dict[str, Any] = {
+        k: v
+        for k, v in res.headers.items()
+        if k not in _NOT_MESSAGE_HEADERS and not k.startswith("access-control-")
+    }
+    if res.content:
+        http["body"] = res.content
+    converted: Message = commit.convert(from_httpsig(http), "structured@1.0", "tabm")
+    return converted
+
+
+def encode_request(msg: Message) -> tuple[dict[str, str], bytes]:
+    """``msg`` as request headers and body (``httpsig@1.0``)."""
+    http = to_httpsig(commit.convert(msg, "tabm"), wire_safe=True)
+    body = http.pop("body", b"")
+    return {k: v.decode("latin-1") for k, v in http.items()}, body
+
+
+def node_url(location: str) -> str:
+    """``scheme://host:port`` of a URL (its path and query dropped)."""
+    parts = urlsplit(location)
+    if not parts.scheme or not parts.netloc:
+        raise ValueError(f"not a node URL: {location!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def request(method: str, node: str, msg: Message, *, timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """Send ``msg`` to ``node`` (a base URL); its ``path`` is the URL path."""
+    path = msg.get("path", "/")
+    path = path.decode() if isinstance(path, bytes) else str(path)
+    if not path.startswith("/"):
+        path = "/" + path
+    url = node.rstrip("/") + path
+    if "path" in msg and ("commitments" not in msg or "path" not in commit.committed(msg)):
+        msg = {k: v for k, v in msg.items() if k != "path"}  # the URL carries it
+    try:
+        headers, body = encode_request(msg)
+        res = _client().request(method, url, headers=headers, content=body or None, timeout=timeout)
+    except httpx.HTTPError as exc:
+        log.warning("%s %s failed: %s", method, url, exc)
+        return "error", {"status": 502, "body": f"{method} {url} failed: {exc}"}
+    except (ValueError, TypeError) as exc:
+        return "error", {"status": 400, "body": f"cannot send the message to {url}: {exc}"}
+    try:
+        reply = response_message(res)
+    except Exception as exc:
+        return "error", {"status": 502, "body": f"{url} sent a reply that cannot be read: {exc}"}
+    if res.status_code >= 300:
+        reply.setdefault("status", res.status_code)
+    elif "status" in reply and "commitments" in reply and "status" not in commit.committed(reply):
+        # The server's status line, not part of the (signed) message.
+        reply = {k: v for k, v in reply.items() if k != "status"}
+    return ("error" if res.status_code >= 400 else "ok"), reply
+
+
+def get(node: str, msg: Message, *, timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """Upstream: hb_http:get/3."""
+    return request("GET", node, msg, timeout=timeout)
+
+
+def post(node: str, msg: Message, *, timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """Upstream: hb_http:post/3."""
+    return request("POST", node, msg, timeout=timeout)

@@ -1,0 +1,256 @@
+"""Scheduler servers: one per process this node schedules for.
+
+A :class:`SchedulerServer` hands out a process's slots. Three steps make an
+assignment, and only the first is serial:
+
+1. **allocate** (under a lock, a few microseconds): the next slot and the
+   next link of the hash chain (which depends on the message's ID only);
+2. **sign** the assignment (RSA, about 1.5 ms; OpenSSL releases the GIL, so
+   callers sign in parallel on their own threads);
+3. **commit** (group commit): whichever caller finds the next slots signed
+   and no commit running writes every contiguous signed assignment, then
+   makes the store durable once (``Store.flush``) for the whole batch.
+
+A caller returns when its slot is durable (``local_confirmation``, the
+default) or as soon as it is signed (``aggressive``). Slots are written in
+order, so the stored schedule never has a gap: after a crash (even ``kill
+-9``) a restarted server continues after the highest stored slot, and no
+acknowledged assignment is lost. Two callers never get the same slot.
+
+If signing or writing fails, the server returns to the last durable slot
+and every caller whose slot was not yet durable gets a
+:class:`SchedulerError`; later callers go on from there.
+
+The :class:`SchedulerRegistry` finds or starts the server of a process (it
+starts with the node, and servers start on demand, each reading its
+position back from the store).
+
+Upstream: dev_scheduler_server (start/2, schedule/2, do_assign/3),
+dev_scheduler_registry (find/3, get_processes/0). Upstream signs and writes
+one assignment at a time inside the server process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from hyperbeam.crypto.wallet import Wallet
+from hyperbeam.errors import HyperbeamError
+from hyperbeam.message.ids import human_id, native_id
+from hyperbeam.message.model import Message
+from hyperbeam.scheduler import cache as schedule_cache
+from hyperbeam.scheduler.assignment import make_assignment, next_hash_chain
+from hyperbeam.store.base import Store
+
+log = logging.getLogger("hyperbeam.scheduler")
+
+Mode = Literal["local_confirmation", "aggressive", "disabled"]
+MODES: tuple[str, ...] = ("local_confirmation", "aggressive", "disabled")
+
+
+class SchedulerError(HyperbeamError):
+    """An assignment could not be made or made durable."""
+
+    status = 503
+
+
+@dataclass(slots=True)
+class _Slot:
+    generation: int
+    assignment: Message | None = None
+
+
+class SchedulerServer:
+    """Assigns the slots of one process. Upstream: dev_scheduler_server."""
+
+    def __init__(
+        self,
+        process_id: str,
+        store: Store,
+        wallet: Wallet,
+        *,
+        mode: Mode = "local_confirmation",
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        if mode == "disabled":
+            raise SchedulerError(f"scheduling is disabled on this node (asked for {process_id})")
+        self.process_id = human_id(process_id)
+        self.store = store
+        self.wallet = wallet
+        self.mode = mode
+        self.clock = clock or (lambda: int(time.time() * 1000))
+        self._cond = threading.Condition()  # guards everything below
+        self._pending: dict[int, _Slot] = {}
+        self._committing = False
+        self._generation = 0
+        self._load()
+
+    def _load(self) -> None:
+        """Continue after the highest stored slot. Upstream: start/2."""
+        latest = schedule_cache.latest(self.process_id, self.store)
+        if latest is None:
+            self._current, self._chain = -1, b""
+        else:
+            slot, assignment = latest
+            self._current = slot
+            self._chain = native_id(_text(assignment["hash-chain"]))
+        self._durable = self._current
+        self._durable_chain = self._chain
+
+    # -- public ----------------------------------------------------------------
+
+    @property
+    def current(self) -> int:
+        """The highest acknowledged slot (-1 before the first assignment)."""
+        with self._cond:
+            return self._durable
+
+    def schedule(self, message: Message) -> Message:
+        """Assign ``message`` the next slot; the signed assignment is returned
+        once it is durable (or signed, in ``aggressive`` mode)."""
+        with self._cond:
+            generation = self._generation
+            slot = self._current + 1
+            chain = next_hash_chain(self._chain, message)
+            self._current, self._chain = slot, chain
+            self._pending[slot] = _Slot(generation)
+        try:
+            assignment = make_assignment(
+                self.process_id, slot, message, None, self.wallet,
+                timestamp=self.clock(), hash_chain=chain,
+            )  # fmt: skip
+        except Exception as exc:
+            self._deliver(slot, generation, None, exc)
+            raise SchedulerError(f"could not sign the assignment of slot {slot}: {exc}") from exc
+        self._deliver(slot, generation, assignment, None)
+        if self.mode == "aggressive":
+            threading.Thread(
+                target=self._commit_until, args=(slot, generation), daemon=True
+            ).start()
+            return assignment
+        self._commit_until(slot, generation)
+        return assignment
+
+    def info(self) -> dict[str, object]:
+        return {"process": self.process_id, "current": self.current, "address": self.wallet.address}
+
+    # -- commit ------------------------------------------------------------------
+
+    def _deliver(
+        self, slot: int, generation: int, assignment: Message | None, error: BaseException | None
+    ) -> None:
+        """Hand a signed assignment to the committers; a failed one resets
+        the server, since every later slot was chained to it."""
+        with self._cond:
+            entry = self._pending.get(slot)
+            if entry is not None and entry.generation == generation:
+                entry.assignment = assignment
+                if error is not None:
+                    self._reset()
+            self._cond.notify_all()
+
+    def _commit_until(self, slot: int, generation: int) -> None:
+        """Return once ``slot`` is durable, committing batches as needed."""
+        while True:
+            with self._cond:
+                while True:
+                    if self._generation != generation:
+                        raise SchedulerError(
+                            f"slot {slot} of {self.process_id} was not stored: an earlier "
+                            "assignment failed; please send the message again"
+                        )
+                    if self._durable >= slot:
+                        return
+                    batch = self._ready_batch()
+                    if not self._committing and batch is not None:
+                        break
+                    self._cond.wait()
+                self._committing = True
+            failure = self._write(batch)
+            with self._cond:
+                self._committing = False
+                if failure is None:
+                    for done in batch:
+                        del self._pending[int(done["slot"])]
+                    self._durable = int(batch[-1]["slot"])
+                    self._durable_chain = native_id(_text(batch[-1]["hash-chain"]))
+                else:
+                    log.error("scheduler for %s failed: %s", self.process_id, failure)
+                    self._reset()
+                self._cond.notify_all()
+
+    def _ready_batch(self) -> list[Message] | None:
+        """The signed assignments that follow the durable slot without a gap;
+        ``None`` when the next one is not signed yet (``_cond`` held)."""
+        batch: list[Message] = []
+        slot = self._durable + 1
+        while (entry := self._pending.get(slot)) is not None:
+            if entry.assignment is None:
+                break
+            batch.append(entry.assignment)
+            slot += 1
+        return batch or None
+
+    def _write(self, batch: list[Message]) -> BaseException | None:
+        try:
+            for assignment in batch:
+                schedule_cache.write(assignment, self.store)
+            self.store.flush()
+        except Exception as exc:
+            return exc
+        return None
+
+    def _reset(self) -> None:
+        """Forget every assignment that is not durable (``_cond`` held) and
+        go on from the highest stored slot."""
+        self._generation += 1
+        self._pending.clear()
+        try:
+            self._load()
+        except Exception as exc:  # the store is failing: keep the last known position
+            log.error("scheduler for %s could not re-read its schedule: %s", self.process_id, exc)
+            self._current, self._chain = self._durable, self._durable_chain
+
+
+class SchedulerRegistry:
+    """The scheduler servers of a node, by process ID.
+    Upstream: dev_scheduler_registry."""
+
+    def __init__(self, store: Store, wallet: Wallet, *, mode: Mode = "local_confirmation") -> None:
+        self.store = store
+        self.wallet = wallet
+        self.mode = mode
+        self._servers: dict[str, SchedulerServer] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def address(self) -> str:
+        return self.wallet.address
+
+    def find(self, process_id: str | bytes, start: bool = False) -> SchedulerServer | None:
+        """The server of ``process_id``; started (from what the store holds)
+        when ``start`` is true and it is not running."""
+        pid = human_id(process_id)
+        server = self._servers.get(pid)
+        if server is not None or not start:
+            return server
+        with self._lock:
+            server = self._servers.get(pid)
+            if server is None:
+                server = SchedulerServer(pid, self.store, self.wallet, mode=self.mode)
+                self._servers[pid] = server
+                log.info("scheduler started for %s at slot %d", pid, server.current)
+            return server
+
+    def processes(self) -> list[str]:
+        """The processes with a running server. Upstream: get_processes/0."""
+        return sorted(self._servers)
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

@@ -6,13 +6,16 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 
 def free_port() -> int:
@@ -57,6 +60,45 @@ def start_node(tmp: Path, *extra: str) -> RunningNode:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"node did not start in 30 s:\n{log.read_text()}")
+
+
+class LocalNode:
+    """A node served by uvicorn on a thread of this process, on a real socket:
+    tests can reach into it (its store, its workers) while clients and other
+    nodes talk to it over HTTP."""
+
+    def __init__(self, data_dir: Path, **settings: Any) -> None:
+        from hyperbeam.config import NodeConfig
+        from hyperbeam.http.app import HyperbeamApp
+        from hyperbeam.node import Node
+
+        port = free_port()
+        config = NodeConfig(data_dir=data_dir, port=port, gateway="").with_updates(settings)
+        self.node = Node(config)
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                HyperbeamApp(self.node),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                lifespan="on",
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, name="local-node", daemon=True)
+
+    def start(self) -> LocalNode:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the in-process node did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
 
 
 def stop_node(node: RunningNode) -> None:

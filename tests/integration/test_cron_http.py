@@ -15,25 +15,19 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from hyperbeam import cache_control
 from hyperbeam.codecs.httpsig import from_httpsig
 from hyperbeam.codecs.structured import to_message
-from hyperbeam.config import NodeConfig
 from hyperbeam.devices import cron
 from hyperbeam.devices.test import TestWorker, register_worker, unregister_worker
-from hyperbeam.http.app import HyperbeamApp
-from hyperbeam.node import Node
-from tests.conftest import RunningNode, free_port
+from tests.conftest import LocalNode, RunningNode
 
 ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -68,37 +62,9 @@ def assert_not_found(res: httpx.Response) -> None:
 # --- a node in this process ----------------------------------------------------------
 
 
-class LocalNode:
-    def __init__(self, data_dir: Path) -> None:
-        port = free_port()
-        config = NodeConfig(data_dir=data_dir, port=port, store="memory", gateway="")
-        self.node = Node(config)
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                HyperbeamApp(self.node),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                lifespan="on",
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, name="local-node", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        if not wait_for(lambda: self.server.started, timeout=10):
-            raise RuntimeError("the in-process node did not start")
-
-    def stop(self) -> None:
-        cron.stop_all(self.node)
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    running = LocalNode(tmp_path_factory.mktemp("cron-node"))
+    running = LocalNode(tmp_path_factory.mktemp("cron-node"), store="memory")
     running.start()
     try:
         with httpx.Client(base_url=running.url, timeout=10) as http:

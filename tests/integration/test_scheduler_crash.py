@@ -98,8 +98,8 @@ def test_kill_during_a_burst_loses_nothing_acknowledged(tmp_path: Path) -> None:
         status, res = client.post(restarted.url, {"path": f"/{pid}/schedule", **extra})
         assert status == "ok", res
         assert res["slot"] == len(slots)
-        status, page = client.get(restarted.url, {"path": "/~scheduler@1.0/schedule",
-                                                  "target": pid, "from": len(slots) - 1})  # fmt: skip
+        query = {"path": "/~scheduler@1.0/schedule", "target": pid, "from": len(slots) - 1}
+        status, page = client.get(restarted.url, query)
         tail = [page["assignments"][str(s)] for s in (len(slots) - 1, len(slots))]
         assert verify_chain(tail[1:], tail[0]["hash-chain"])
     finally:

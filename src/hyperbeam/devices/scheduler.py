@@ -37,8 +37,8 @@ from urllib.parse import parse_qs, quote
 
 from hyperbeam import cache
 from hyperbeam.ao import resolve as ao
-from hyperbeam.cache_control import volatile
 from hyperbeam.ao.device import Device, Result, key
+from hyperbeam.cache_control import volatile
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.http import client as http_client
 from hyperbeam.message import commit
@@ -96,15 +96,19 @@ def process_id_of(msg: Message) -> str:
 
 
 def find_target_id(msg1: Any, msg2: Any, opts: Opts) -> str:
-    """The process a request is about. Upstream: find_target_id/3."""
+    """The process a request is about: the request's ``target``, the request
+    if it is a process, the ``process`` of the base (or, as upstream's
+    ``many_clients`` benchmark sends it, of the request), the base if it is
+    a process, else the request's ID. Upstream: find_target_id/3."""
     target = _field(msg2, "target")
     if target != ao.NOT_FOUND:
         return _text(target)
     if _field(msg2, "type") == "Process":
         return process_id_of(msg2)
-    process = _field(msg1, "process")
-    if isinstance(process, dict):
-        return process_id_of(process)
+    for holder in (msg1, msg2):  # upstream looks at the base's only
+        process = _field(holder, "process")
+        if isinstance(process, dict):
+            return process_id_of(process)
     if _field(msg1, "type") == "Process":
         return process_id_of(msg1)
     return process_id_of(msg2)
@@ -273,7 +277,13 @@ class SchedulerDevice(Device):
                 "body": "Message invalid: Committed components cannot be validated.",
                 "reason": str(exc),
             }
-        where, found = find_server(process_id, msg1, to_sched, opts)
+        carried = _field(msg2, "process")
+        base = (
+            {**msg1, "process": carried}
+            if isinstance(carried, dict) and isinstance(msg1, dict)
+            else msg1
+        )
+        where, found = find_server(process_id, base, to_sched, opts)
         if where == "redirect":
             assert isinstance(found, dict)
             if not opts.get("scheduler_follow_redirects", True):

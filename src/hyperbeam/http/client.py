@@ -57,7 +57,9 @@ def _client() -> httpx.Client:
 
 def response_message(res: httpx.Response) -> Message:
     """An HTTP response as the message it encodes (headers and body through
-    ``httpsig@1.0``), in structured form. Upstream: hb_http:http_response_to_httpsig/4."""
+    ``httpsig@1.0``), in structured form. A redirect or an error keeps its
+    ``status``; a success drops the ``status`` header unless it is signed.
+    Upstream: hb_http:http_response_to_httpsig/4."""
     http: dict[str, Any] = {
         k: v
         for k, v in res.headers.items()
@@ -65,7 +67,15 @@ def response_message(res: httpx.Response) -> Message:
     }
     if res.content:
         http["body"] = res.content
+    signed_fields = http.get("signature-input", '"status"')
     converted: Message = commit.convert(from_httpsig(http), "structured@1.0", "tabm")
+    if res.status_code >= 300:
+        converted.setdefault("status", res.status_code)
+    elif "status" in converted and 'status"' not in signed_fields:
+        # The server's status line, not part of the signed message (and its
+        # hmac ID must not count it).
+        del converted["status"]
+        converted = commit.refresh_hmac(converted)
     return converted
 
 
@@ -105,11 +115,6 @@ def request(method: str, node: str, msg: Message, *, timeout: float = DEFAULT_TI
         reply = response_message(res)
     except Exception as exc:
         return "error", {"status": 502, "body": f"{url} sent a reply that cannot be read: {exc}"}
-    if res.status_code >= 300:
-        reply.setdefault("status", res.status_code)
-    elif "status" in reply and "commitments" in reply and "status" not in commit.committed(reply):
-        # The server's status line, not part of the (signed) message.
-        reply = {k: v for k, v in reply.items() if k != "status"}
     return ("error" if res.status_code >= 400 else "ok"), reply
 
 

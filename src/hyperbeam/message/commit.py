@@ -378,7 +378,28 @@ def with_only_committed(msg: Message) -> Message:
     if not isinstance(msg, dict) or "commitments" not in msg:
         return msg
     keep = {*committed(msg), "commitments"}
-    return {k: v for k, v in msg.items() if k in keep or normalize_key(k) in keep}
+    kept = {k: v for k, v in msg.items() if k in keep or normalize_key(k) in keep}
+    if len(kept) == len(msg):
+        return kept
+    return refresh_hmac(kept)
+
+
+def refresh_hmac(msg: Message) -> Message:
+    """``msg`` with its hmac commitment (if it has one) recomputed for the
+    keys it has now: an hmac commitment covers every key, so it is stale once
+    keys are dropped. Upstream: dev_codec_httpsig:reset_hmac/1."""
+    if not _has_hmac(msg):
+        return msg
+    rebuilt: Message = _restore_priv(_to_rich(httpsig.reset_hmac(_to_tabm(msg))), private_of(msg))
+    return rebuilt
+
+
+def _has_hmac(msg: Message) -> bool:
+    found = msg.get("commitments")
+    return isinstance(found, dict) and any(
+        isinstance(c, dict) and to_bytes(c.get("alg", b"")) == httpsig.HTTP_HMAC_ALG
+        for c in found.values()
+    )
 
 
 def with_only_committers(msg: Message, committers: Iterable[str]) -> Message:

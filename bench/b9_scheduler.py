@@ -136,7 +136,7 @@ def over_http(seconds: float, clients: int, runs: int) -> float:
 
 def main(seconds: float = 2.0) -> None:
     print(machine_line())
-    for threads in (1, 4):
+    for threads in (1, 4, 16):
         median = median_of([local(seconds, threads) for _ in range(3)])
         print(f"  median: {median:,.0f}/s")
     print(f"  median: {over_http(seconds, 25, 3):,.0f}/s")

@@ -102,7 +102,7 @@ def data_path(value: bytes | str) -> str:
     return join(DATA_PREFIX, b64url_encode(sha256(to_bytes(value))))
 
 
-def write(msg: Message | bytes | str, store: Store) -> str:
+def write(msg: Message | bytes | str, store: Store, *, committed: bool = False) -> str:
     """Write a message (or a bare binary) and return where it is.
 
     A message is reduced to its committed keys when it has commitments,
@@ -110,6 +110,9 @@ def write(msg: Message | bytes | str, store: Store) -> str:
     commitments counted), with every commitment ID linked to that group;
     the ID is returned. A binary is written at ``data/<hash>`` and that path
     is returned. Identical values are stored once.
+
+    ``committed`` tells that the message holds only committed keys (one
+    this node has just signed), which saves finding them.
 
     Raises :class:`DeviceMapError` for a message whose ``device`` is a
     message, and :class:`CacheError` when the store refuses the write.
@@ -120,10 +123,13 @@ def write(msg: Message | bytes | str, store: Store) -> str:
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
     _refuse_device_maps(msg)
-    committed = commit.with_only_committed(strip_private(msg))
-    tabm: Tabm = commit.convert(committed, "tabm")
+    plain = strip_private(msg)
+    tabm: Tabm = commit.convert(plain if committed else commit.with_only_committed(plain), "tabm")
     try:
-        return _write_value(strip_private(tabm), _commitment_ids(tabm), store)
+        target = store.writer()
+        return target.atomically(
+            lambda: _write_value(strip_private(tabm), _commitment_ids(tabm), target)
+        )
     except CacheError:
         raise
     except Exception as exc:
@@ -179,6 +185,12 @@ def _write_value(
     if isinstance(device, dict):
         raise DeviceMapError("a message whose device is a message cannot be written")
     group = _exact_id(value) if exact else message_id(value)
+    if store.atomic_writes and store.type(group) == "composite":
+        # Content-addressed, and written whole: this message is stored already.
+        for alt in alt_ids:
+            if alt != group:
+                store.make_link(group, alt)
+        return group
     store.make_group(group)
     for key, sub in value.items():
         if is_private(key):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac as hmac_mod
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -692,8 +693,26 @@ def commit(tabm: Tabm, wallet: Wallet) -> Tabm:
         "signature": sf.serialize_dictionary([(name, sf.binary_item(signature))]),
         "signature-input": sf.serialize_dictionary([(name, signature_params(identifiers, params))]),
     }
-    commitments = {**_commitments_of(msg), human_id(sha256(signature)): commitment}
-    signed = reset_hmac({**msg, "commitments": commitments})
+    earlier = _commitments_of(msg)
+    commitments = {**earlier, human_id(sha256(signature)): commitment}
+    if not earlier:
+        # The only signature: the hmac covers the same components, so its base
+        # is built from the fields just signed (as reset_hmac would rebuild them).
+        hmac_params: list[tuple[str, int | str | bytes]] = [("alg", HMAC_ALG), ("keyid", "ao")]
+        hmac_base = signature_base(
+            normalize_component_identifiers(identifiers), fields, hmac_params
+        )
+        hmac_commitment: Tabm = {
+            "signature": commitment["signature"],
+            "signature-input": commitment["signature-input"],
+            "commitment-device": HTTPSIG_DEVICE,
+            "alg": HTTP_HMAC_ALG,
+        }
+        hmac_digest_ = hmac_mod.new(HMAC_KEY, hmac_base, hashlib.sha256).digest()
+        commitments[human_id(hmac_digest_)] = hmac_commitment
+        signed: Tabm = {**msg, "commitments": commitments}
+    else:
+        signed = reset_hmac({**msg, "commitments": commitments})
     if isinstance(priv, dict) and priv:
         signed["priv"] = priv
     return signed
@@ -840,12 +859,29 @@ def committed_keys(tabm: Tabm, commitment_id: str) -> list[str]:
         return []
     components = _signature_input_components(to_bytes(raw_input))
     signed = ["signature", "signature-input", *remove_derived_specifiers(components)]
-    encoded = to_httpsig(tabm)
+    encoded = _encoded_once(tabm)
     if "ao-types" in signed:
         signed += implicit_keys({"ao-types": encoded.get("ao-types", b"")})
     if "content-digest" in signed:
         signed += _committed_from_body(encoded)
     return signed
+
+
+_LAST_ENCODED = threading.local()
+
+
+def _encoded_once(tabm: Tabm) -> HttpMessage:
+    """``to_httpsig(tabm)``, reused when the same TABM object is asked again
+    right away (once per commitment of a message). The TABM is held, so its
+    identity cannot be taken by another object meanwhile; TABMs are not
+    changed once built."""
+    last = getattr(_LAST_ENCODED, "pair", None)
+    if last is not None and last[0] is tabm:
+        encoded: HttpMessage = last[1]
+        return encoded
+    encoded = to_httpsig(tabm)
+    _LAST_ENCODED.pair = (tabm, encoded)
+    return encoded
 
 
 def _committed_from_body(encoded: HttpMessage) -> list[str]:

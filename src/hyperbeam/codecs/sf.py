@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import decimal
+import functools
 import math
 import re
 import string
@@ -154,6 +155,17 @@ def parse_list(text: str | bytes) -> list[Member]:
 def parse_dictionary(text: str | bytes) -> list[tuple[str, Member]]:
     """The members of a dictionary, in order; a repeated key keeps its first
     place and takes its last value."""
+    return list(_parse_dictionary(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_dictionary(text: str | bytes) -> tuple[tuple[str, Member], ...]:
+    """Memoized: the same ``signature-input`` is read many times while a
+    message is verified, reduced to its committed keys and stored."""
+    return tuple(_parse_dictionary_uncached(text))
+
+
+def _parse_dictionary_uncached(text: str | bytes) -> list[tuple[str, Member]]:
     reader = _Reader(text)
     members: dict[str, Member] = {}
     if reader.at_end():

@@ -16,7 +16,9 @@ calculate_ids/3; dev_codec_httpsig:id/3 and reset_hmac/1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from hyperbeam.codecs.httpsig import hmac_id
@@ -67,7 +69,58 @@ def unsigned_id(msg: Message) -> str:
         # A signature-input the message carries itself is not ours to use:
         # upstream relabels it (dev_codec_httpsig:find_id/1).
         body["x-signature-input"] = body.pop("signature-input")
-    return hmac_id(from_message(body))
+    key = _fingerprint(body)
+    if key is not None:
+        with _MEMO_LOCK:
+            found = _MEMO.get(key)
+            if found is not None:
+                _MEMO.move_to_end(key)
+                return found
+    result = hmac_id(from_message(body))
+    if key is not None:
+        with _MEMO_LOCK:
+            _MEMO[key] = result
+            if len(_MEMO) > _MEMO_SIZE:
+                _MEMO.popitem(last=False)
+    return result
+
+
+#: Recent unsigned IDs, keyed by the content they were computed from (with
+#: types, so that ``1``, ``1.0`` and ``True`` stay apart): an hmac ID needs a
+#: full encoding of the message, and the same messages are identified again
+#: and again (a process on every schedule request, hashpaths, the cache).
+_MEMO: OrderedDict[Hashable, str] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 4096
+#: Messages holding larger binaries are not remembered (nor kept alive).
+_MEMO_MAX_BINARY = 4096
+
+
+def _fingerprint(value: Any) -> Hashable | None:
+    """A hashable copy of a message's content, or ``None`` if it holds
+    something too large or not hashable."""
+    kind = type(value)
+    if kind is dict:
+        parts = []
+        for k, v in value.items():
+            inner = _fingerprint(v)
+            if inner is None:
+                return None
+            parts.append((k, inner))
+        return (dict, tuple(parts))
+    if kind is list or kind is tuple:
+        items = []
+        for v in value:
+            inner = _fingerprint(v)
+            if inner is None:
+                return None
+            items.append(inner)
+        return (kind, tuple(items))
+    if kind is str or kind is bytes:
+        return (kind, value) if len(value) <= _MEMO_MAX_BINARY else None
+    if kind is int or kind is float or kind is bool or value is None:
+        return (kind, value)
+    return None
 
 
 def commitment_ids(

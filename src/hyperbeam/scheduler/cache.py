@@ -23,12 +23,13 @@ def slot_path(process_id: str | bytes, slot: int | str) -> str:
     return join(ASSIGNMENTS, human_id(process_id), str(slot))
 
 
-def write(assignment: Message, store: Store) -> str:
+def write(assignment: Message, store: Store, *, committed: bool = False) -> str:
     """Write ``assignment`` and link it under its process and slot; the
-    message's cache path is returned. Upstream: dev_scheduler_cache:write/2."""
+    message's cache path is returned. ``committed``: as for
+    :func:`hyperbeam.cache.write`. Upstream: dev_scheduler_cache:write/2."""
     proc = assignment["process"]
     slot = int(assignment["slot"])
-    root = cache.write(assignment, store)
+    root = cache.write(assignment, store, committed=committed)
     cache.link(root, slot_path(proc, slot), store)
     return root
 

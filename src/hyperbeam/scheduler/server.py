@@ -197,9 +197,12 @@ class SchedulerServer:
         return batch or None
 
     def _write(self, batch: list[Message]) -> BaseException | None:
-        try:
+        def write_all() -> None:
             for assignment in batch:
-                schedule_cache.write(assignment, self.store)
+                schedule_cache.write(assignment, self.store, committed=True)
+
+        try:
+            self.store.atomically(write_all)  # all of the batch, or none of it
             self.store.flush()
         except Exception as exc:
             return exc

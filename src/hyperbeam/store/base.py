@@ -52,6 +52,9 @@ class Store(ABC):
     #: ``local`` stores are consulted for cached results; ``remote`` ones only
     #: for messages the node does not have.
     scope: Scope = "local"
+    #: Whether :meth:`atomically` makes a group of writes all-or-nothing (so a
+    #: group that exists was written whole).
+    atomic_writes: bool = False
 
     def start(self) -> None:  # noqa: B027 - most stores need no start-up
         """Open what the store needs (directories, files, connections)."""
@@ -61,6 +64,15 @@ class Store(ABC):
 
     def flush(self) -> None:  # noqa: B027 - stores that write through need nothing
         """Make every completed write durable (survive a power loss)."""
+
+    def atomically(self, work: Callable[[], T]) -> T:
+        """Run ``work``, whose writes the store may group into one atomic
+        transaction (LMDB does); by default each write stands alone."""
+        return work()
+
+    def writer(self) -> Store:
+        """The store that takes this store's writes (itself, but for chains)."""
+        return self
 
     @abstractmethod
     def reset(self) -> None:
@@ -148,6 +160,16 @@ class StoreChain(Store):
     def flush(self) -> None:
         for store in self.stores:
             store.flush()
+
+    def atomically(self, work: Callable[[], T]) -> T:
+        """Writes go to the first store that takes them: group them there."""
+        return self.stores[0].atomically(work)
+
+    def writer(self) -> Store:
+        """The first store, which takes the chain's writes (a chain whose
+        first store refuses writes is written through the chain itself)."""
+        first = self.stores[0]
+        return first.writer() if first.scope == "local" else self
 
     def reset(self) -> None:
         for store in self.stores:

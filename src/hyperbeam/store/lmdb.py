@@ -174,7 +174,14 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
+class _MapFull(BaseException):
+    """The map filled up inside :meth:`LmdbStore.atomically` (a
+    ``BaseException``, so that store chains do not take it for a refusal)."""
+
+
 class LmdbStore(Store):
+    atomic_writes = True
+
     def __init__(
         self, path: Path | str, map_size: int = DEFAULT_MAP_SIZE, *, sync: bool = False
     ) -> None:
@@ -183,6 +190,7 @@ class LmdbStore(Store):
         self.sync = sync
         self._env: _Env | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -239,6 +247,9 @@ class LmdbStore(Store):
     # -- transactions ------------------------------------------------------
 
     def _read(self, action: Callable[[lmdb.Transaction[memoryview], _Env], T]) -> T:
+        txn = getattr(self._local, "txn", None)
+        if txn is not None:  # see the writes of the transaction in progress
+            return action(txn, self._open())
         env = self._open()
         while True:
             env.gate.enter()
@@ -253,7 +264,43 @@ class LmdbStore(Store):
                 env.gate.leave()
             env.adopt_size()
 
+    def atomically(self, work: Callable[[], T]) -> T:
+        """Run ``work`` with every write it makes (on this thread) in one
+        transaction: all of them are committed, or none. Cheaper than one
+        transaction per write; retried from the start if the map must grow."""
+        if getattr(self._local, "txn", None) is not None:
+            return work()  # already inside one
+        env = self._open()
+        while True:
+            with env.write_lock:
+                env.gate.enter()
+                try:
+                    with env.env.begin(write=True) as txn:
+                        self._local.txn = txn
+                        try:
+                            return work()
+                        finally:
+                            self._local.txn = None
+                except (lmdb.MapFullError, _MapFull):
+                    grow = True
+                except lmdb.MapResizedError:
+                    grow = False
+                except lmdb.Error as exc:
+                    raise StoreError(f"LMDB write failed: {exc}") from exc
+                finally:
+                    env.gate.leave()
+            if grow:
+                env.grow(1 << 24)
+            else:
+                env.adopt_size()
+
     def _write(self, action: Callable[[lmdb.Transaction[bytes], _Env], T], size: int = 0) -> T:
+        txn = getattr(self._local, "txn", None)
+        if txn is not None:
+            try:
+                return action(txn, self._open())
+            except lmdb.MapFullError:
+                raise _MapFull from None  # past store chains: `atomically` grows and retries
         env = self._open()
         while True:
             with env.write_lock:

@@ -127,9 +127,11 @@ def write(msg: Message | bytes | str, store: Store, *, committed: bool = False) 
     tabm: Tabm = commit.convert(plain if committed else commit.with_only_committed(plain), "tabm")
     try:
         target = store.writer()
-        return target.atomically(
-            lambda: _write_value(strip_private(tabm), _commitment_ids(tabm), target)
-        )
+        value = strip_private(tabm)
+        if target.atomic_writes and target.type(root := message_id(value)) == "composite":
+            # Stored whole already (and content-addressed): no write transaction.
+            return root
+        return target.atomically(lambda: _write_value(value, _commitment_ids(tabm), target))
     except CacheError:
         raise
     except Exception as exc:

@@ -17,8 +17,9 @@ from hyperbeam.ao.singleton import from_request
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.devices import default_registry
 from hyperbeam.devices.cache import CacheDevice, cache_writers, is_trusted_writer
-from hyperbeam.devices.lookup import AOS2, LookupDevice, message_to_json_struct
+from hyperbeam.devices.lookup import AOS2, LookupDevice
 from hyperbeam.message import commit
+from hyperbeam.message.json_struct import message_to_json_struct
 from hyperbeam.message.private import strip_private
 from hyperbeam.store.base import Store
 from hyperbeam.store.lmdb import LmdbStore

@@ -677,7 +677,7 @@ def commit(tabm: Tabm, wallet: Wallet) -> Tabm:
     params: list[tuple[str, int | str | bytes]] = []
     if isinstance(priv, dict) and priv.get("hashpath") is not None:
         params.append(("tag", to_bytes(priv["hashpath"])))
-    encoded = to_httpsig(from_message(msg))
+    encoded = to_httpsig(msg)  # a TABM already (from_message would give it back)
     for dropped in ("signature", "signature-input", "body-keys", "priv"):
         encoded.pop(dropped, None)
     fields = add_content_digest(encoded)

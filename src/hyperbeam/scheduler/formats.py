@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hyperbeam.codecs.json import encode_json
-from hyperbeam.devices.lookup import message_to_json_struct
 from hyperbeam.message.ids import b64url_encode, human_id
+from hyperbeam.message.json_struct import message_to_json_struct
 from hyperbeam.message.model import Message
 
 #: ``(timestamp, block height, block hash)`` as upstream's ar_timestamp:get/0.

@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.processes import scheduler_test_process
+
 from bench._common import http_load, machine_line, median_of, report, start_node, stop_node
 from hyperbeam.ao.resolve import resolve
 from hyperbeam.config import NodeConfig
@@ -46,24 +48,12 @@ from hyperbeam.message.ids import human_id
 from hyperbeam.node import Node
 
 
-def test_process(address: str) -> dict[str, Any]:
-    """Upstream: dev_scheduler:test_process/1."""
-    return {
-        "device": "scheduler@1.0",
-        "device-stack": ["Cron@1.0", "WASM-64@1.0", "PODA@1.0"],
-        "image": "wasm-image-id",
-        "type": "Process",
-        "scheduler-location": address,
-        "test-random-seed": int(time.time()),
-    }
-
-
 def local(seconds: float, threads: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         node = Node(NodeConfig(data_dir=Path(tmp), gateway=""))
         node.prepare()
         assert node.wallet is not None
-        proc = test_process(node.wallet.address)
+        proc = scheduler_test_process(node.wallet.address)
         message = commit.commit({"type": "Message", "test-key": "test-val"}, node.wallet)
         request = {"path": "schedule", "method": "POST", "body": message}
         opts = node.opts()
@@ -105,7 +95,7 @@ def over_http(seconds: float, clients: int, runs: int) -> float:
         node = start_node(Path(tmp), "--log-level", "warning")
         try:
             operator = Wallet.load(node.data_dir / "wallet.json")
-            pmsg = commit.commit(test_process(operator.address), operator)
+            pmsg = commit.commit(scheduler_test_process(operator.address), operator)
             msg1 = commit.commit(
                 {
                     "path": "/~scheduler@1.0/schedule",

@@ -23,6 +23,7 @@ from hyperbeam.message.ids import human_id
 from hyperbeam.node import Node
 from hyperbeam.scheduler import verify_chain
 from hyperbeam.scheduler.server import SchedulerRegistry
+from tests.processes import scheduler_test_process
 
 
 @pytest.fixture
@@ -31,18 +32,6 @@ def node(tmp_path: Path) -> Iterator[Node]:
     running.prepare()
     yield running
     running.close()
-
-
-def scheduler_test_process(address: str) -> dict[str, Any]:
-    """Upstream: dev_scheduler:test_process/1 (an unsigned, 'transformed' process)."""
-    return {
-        "device": "scheduler@1.0",
-        "device-stack": ["Cron@1.0", "WASM-64@1.0", "PODA@1.0"],
-        "image": "wasm-image-id",
-        "type": "Process",
-        "scheduler-location": address,
-        "test-random-seed": random.randint(1, 1337),
-    }
 
 
 def schedule_post(body: dict[str, Any]) -> dict[str, Any]:

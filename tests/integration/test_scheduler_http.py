@@ -22,6 +22,7 @@ from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
 from hyperbeam.scheduler import verify_chain
 from tests.conftest import RunningNode, start_node, stop_node
+from tests.processes import scheduler_test_process
 
 
 @pytest.fixture(scope="module")
@@ -42,19 +43,6 @@ def user() -> Wallet:
     return Wallet.generate()
 
 
-def scheduler_process(address: str, **extra: Any) -> dict[str, Any]:
-    """Upstream: dev_scheduler:test_process/1, plus ``extra``."""
-    return {
-        "device": "scheduler@1.0",
-        "device-stack": ["Cron@1.0", "WASM-64@1.0", "PODA@1.0"],
-        "image": "wasm-image-id",
-        "type": "Process",
-        "scheduler-location": address,
-        "test-random-seed": random.randint(1, 1_000_000),
-        **extra,
-    }
-
-
 def post_signed(node: RunningNode, msg: dict[str, Any], wallet: Wallet) -> tuple[str, Any]:
     return client.post(node.url, commit.commit(msg, wallet))
 
@@ -67,7 +55,7 @@ def get_slot(node: RunningNode, pid: str) -> int:
 
 def test_http_post_schedule(sched_node: RunningNode, operator: Wallet, user: Wallet) -> None:
     """Upstream: dev_scheduler.erl http_post_schedule_test."""
-    pmsg = commit.commit(scheduler_process(operator.address), user)
+    pmsg = commit.commit(scheduler_test_process(operator.address), user)
     pid = human_id(commit.id(pmsg, "all"))
     status, res = post_signed(
         sched_node, {"path": "/~scheduler@1.0/schedule", "method": "POST", "body": pmsg}, user
@@ -90,7 +78,7 @@ def test_http_get_schedule_both_formats(
 ) -> None:
     """Upstream: dev_scheduler.erl http_get_schedule_test_ and
     http_get_json_schedule_test_."""
-    pmsg = commit.commit(scheduler_process(operator.address), user)
+    pmsg = commit.commit(scheduler_test_process(operator.address), user)
     pid = human_id(commit.id(pmsg, "all"))
     post = {"path": "/~scheduler@1.0/schedule", "method": "POST", "body": pmsg}
     assert post_signed(sched_node, post, user)[0] == "ok"

@@ -264,10 +264,11 @@ class LmdbStore(Store):
                 env.gate.leave()
             env.adopt_size()
 
-    def atomically(self, work: Callable[[], T]) -> T:
+    def atomically(self, work: Callable[[], T], size: int = 0) -> T:
         """Run ``work`` with every write it makes (on this thread) in one
         transaction: all of them are committed, or none. Cheaper than one
-        transaction per write; retried from the start if the map must grow."""
+        transaction per write; retried from the start if the map must grow
+        (by at least ``size`` bytes)."""
         if getattr(self._local, "txn", None) is not None:
             return work()  # already inside one
         env = self._open()
@@ -290,36 +291,20 @@ class LmdbStore(Store):
                 finally:
                     env.gate.leave()
             if grow:
-                env.grow(1 << 24)
+                env.grow(max(2 * size, 1 << 24))
             else:
                 env.adopt_size()
 
     def _write(self, action: Callable[[lmdb.Transaction[bytes], _Env], T], size: int = 0) -> T:
+        """One write: in the transaction of :meth:`atomically` if one is open
+        on this thread, else in a transaction of its own."""
         txn = getattr(self._local, "txn", None)
-        if txn is not None:
-            try:
-                return action(txn, self._open())
-            except lmdb.MapFullError:
-                raise _MapFull from None  # past store chains: `atomically` grows and retries
-        env = self._open()
-        while True:
-            with env.write_lock:
-                env.gate.enter()
-                try:
-                    with env.env.begin(write=True) as txn:
-                        return action(txn, env)
-                except lmdb.MapFullError:
-                    grow = True
-                except lmdb.MapResizedError:
-                    grow = False
-                except lmdb.Error as exc:
-                    raise StoreError(f"LMDB write failed: {exc}") from exc
-                finally:
-                    env.gate.leave()
-            if grow:
-                env.grow(2 * size + (1 << 20))
-            else:
-                env.adopt_size()
+        if txn is None:
+            return self.atomically(lambda: self._write(action, size), size)
+        try:
+            return action(txn, self._open())
+        except lmdb.MapFullError:
+            raise _MapFull from None  # past store chains: `atomically` grows and retries
 
     # -- key encoding --------------------------------------------------------
 

@@ -59,7 +59,7 @@ from hyperbeam.message.id import message_id
 from hyperbeam.message.ids import b64url_encode, human_id, is_id, sha256
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import is_private, strip_private
-from hyperbeam.store.base import Store, join
+from hyperbeam.store.base import Op, Store, Unit, join
 
 log = logging.getLogger("hyperbeam.cache")
 
@@ -118,24 +118,40 @@ def write(msg: Message | bytes | str, store: Store, *, committed: bool = False) 
     message, and :class:`CacheError` when the store refuses the write.
     Upstream: hb_cache:write/2.
     """
+    root, units = plan(msg, committed=committed)
+    try:
+        target = store.writer()
+        if target.atomic_writes and target.type(root) == "composite":
+            # Stored whole already (and content-addressed): no write transaction.
+            return root
+        target.atomically(lambda: target.apply(units))
+        return root
+    except CacheError:
+        raise
+    except Exception as exc:
+        raise CacheError(f"could not write the message: {type(exc).__name__}: {exc}") from exc
+
+
+def plan(msg: Message | bytes | str, *, committed: bool = False) -> tuple[str, builtins.list[Unit]]:
+    """Where :func:`write` puts ``msg``, and the writes that put it there
+    (for :meth:`hyperbeam.store.base.Store.apply`). Planning reads no store,
+    so it can run on any thread, ahead of the write."""
     if isinstance(msg, str | bytes | bytearray):
-        return _write_value(to_bytes(msg), [], store)
+        units: builtins.list[Unit] = []
+        return _plan_value(to_bytes(msg), [], units), units
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
     _refuse_device_maps(msg)
     plain = strip_private(msg)
     tabm: Tabm = commit.convert(plain if committed else commit.with_only_committed(plain), "tabm")
+    units = []
     try:
-        target = store.writer()
-        value = strip_private(tabm)
-        if target.atomic_writes and target.type(root := message_id(value)) == "composite":
-            # Stored whole already (and content-addressed): no write transaction.
-            return root
-        return target.atomically(lambda: _write_value(value, _commitment_ids(tabm), target))
+        root = _plan_value(strip_private(tabm), _commitment_ids(tabm), units)
     except CacheError:
         raise
     except Exception as exc:
         raise CacheError(f"could not write the message: {type(exc).__name__}: {exc}") from exc
+    return root, units
 
 
 def _refuse_device_maps(msg: Message) -> None:
@@ -162,10 +178,15 @@ def _commitment_ids(value: Any) -> builtins.list[str]:
     return [cid for cid in found if not is_private(cid)]
 
 
-def _write_value(
-    value: bytes | Tabm, alt_ids: builtins.list[str], store: Store, *, exact: bool = False
+def _plan_value(
+    value: bytes | Tabm,
+    alt_ids: builtins.list[str],
+    units: builtins.list[Unit],
+    *,
+    exact: bool = False,
 ) -> str:
-    """Write one TABM value and return its path. Upstream: do_write_message/4.
+    """Plan the writes of one TABM value and return its path (inner values
+    first). Upstream: do_write_message/4.
 
     A map is a group named by its message ID. Under ``commitments`` (and
     below) the group is named by a hash of every field instead (``exact``):
@@ -173,13 +194,12 @@ def _write_value(
     ``signature`` and ``signature-input``, so two commitments that differ
     only in their signatures would share one group and the second would read
     back with the first one's signature.
-    """
+    """  # fmt: skip
     if isinstance(value, bytes | bytearray):
         path = data_path(value)
-        if store.type(path) != "simple":
-            store.write(path, bytes(value))
-        for alt in alt_ids:
-            store.make_link(path, alt)
+        ops: builtins.list[Op] = [("value", path, bytes(value))]
+        ops += [("link", alt, path.encode()) for alt in alt_ids]
+        units.append((path, ops))
         return path
     if not isinstance(value, dict):
         raise CacheError(f"a TABM holds a {type(value).__name__}, not a binary or a map")
@@ -187,23 +207,16 @@ def _write_value(
     if isinstance(device, dict):
         raise DeviceMapError("a message whose device is a message cannot be written")
     group = _exact_id(value) if exact else message_id(value)
-    if store.atomic_writes and store.type(group) == "composite":
-        # Content-addressed, and written whole: this message is stored already.
-        for alt in alt_ids:
-            if alt != group:
-                store.make_link(group, alt)
-        return group
-    store.make_group(group)
+    ops = [("group", group, b"")]
     for key, sub in value.items():
         if is_private(key):
             continue
         _check_key(key)
         inner_exact = exact or key == "commitments"
-        sub_path = _write_value(sub, _commitment_ids(sub), store, exact=inner_exact)
-        store.make_link(sub_path, join(group, key))
-    for alt in alt_ids:
-        if alt != group:
-            store.make_link(group, alt)
+        sub_path = _plan_value(sub, _commitment_ids(sub), units, exact=inner_exact)
+        ops.append(("link", join(group, key), sub_path.encode()))
+    ops += [("link", alt, group.encode()) for alt in alt_ids if alt != group]
+    units.append((group, ops))
     return group
 
 
@@ -238,7 +251,11 @@ def _check_key(key: str) -> None:
 def write_binary(hashpath: str, value: bytes | str, store: Store) -> str:
     """Write a binary at its content address and link ``hashpath`` to it;
     returns the ``data/...`` path. Upstream: hb_cache:write_binary/3."""
-    return _write_value(to_bytes(value), [hashpath], store)
+    units: builtins.list[Unit] = []
+    path = _plan_value(to_bytes(value), [hashpath], units)
+    target = store.writer()
+    target.atomically(lambda: target.apply(units))
+    return path
 
 
 def write_hashpath(msg: Message, store: Store, hashpath: str | None = None) -> str:
@@ -358,9 +375,9 @@ def write_resolved(
     linked under :data:`RESOLVED` (see :func:`resolved_path`). Upstream: the
     write half of hb_cache_control:dispatch_cache_write/4.
     """
-    if isinstance(msg3, str | bytes | bytearray):
-        written = _write_value(to_bytes(msg3), [], store)
-    elif isinstance(msg3, dict):
+    if isinstance(msg3, bytearray):
+        msg3 = bytes(msg3)
+    if isinstance(msg3, str | bytes | dict):
         written = write(msg3, store)
     else:
         log.debug("not caching a result of type %s", type(msg3).__name__)

@@ -25,6 +25,7 @@ from hyperbeam.store.base import Store
 
 AOS2 = "application/aos-2"
 
+
 class LookupDevice(Device):
     name = "lookup@1.0"
 

@@ -12,7 +12,7 @@ from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
 from hyperbeam.message.model import Message
 from hyperbeam.scheduler.formats import aos2_normalize_types
-from hyperbeam.store.base import Store, join
+from hyperbeam.store.base import Store, Unit, join
 
 #: The store prefix of schedules.
 ASSIGNMENTS = "assignments"
@@ -32,6 +32,14 @@ def write(assignment: Message, store: Store, *, committed: bool = False) -> str:
     root = cache.write(assignment, store, committed=committed)
     cache.link(root, slot_path(proc, slot), store)
     return root
+
+
+def plan(assignment: Message, *, committed: bool = False) -> list[Unit]:
+    """The writes of :func:`write`, for ``Store.apply`` (see
+    :func:`hyperbeam.cache.plan`); the slot's link comes last."""
+    root, units = cache.plan(assignment, committed=committed)
+    where = slot_path(assignment["process"], int(assignment["slot"]))
+    return [*units, (where, [("link", where, root.encode())])]
 
 
 def read(process_id: str | bytes, slot: int | str, store: Store) -> Message | None:

@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.errors import HyperbeamError
@@ -63,6 +63,8 @@ class SchedulerError(HyperbeamError):
 class _Slot:
     generation: int
     assignment: Message | None = None
+    #: Its writes, planned and prepared by the thread that signed it.
+    units: list[Any] | None = None
 
 
 class SchedulerServer:
@@ -124,10 +126,13 @@ class SchedulerServer:
                 self.process_id, slot, message, None, self.wallet,
                 timestamp=self.clock(), hash_chain=chain,
             )  # fmt: skip
+            # The writes, made ready here: the commit (one thread at a time)
+            # is then a few calls into the store.
+            units = self.store.prepare(schedule_cache.plan(assignment, committed=True))
         except Exception as exc:
-            self._deliver(slot, generation, None, exc)
+            self._deliver(slot, generation, None, None, exc)
             raise SchedulerError(f"could not sign the assignment of slot {slot}: {exc}") from exc
-        self._deliver(slot, generation, assignment, None)
+        self._deliver(slot, generation, assignment, units, None)
         if self.mode == "aggressive":
             threading.Thread(
                 target=self._commit_until, args=(slot, generation), daemon=True
@@ -142,14 +147,20 @@ class SchedulerServer:
     # -- commit ------------------------------------------------------------------
 
     def _deliver(
-        self, slot: int, generation: int, assignment: Message | None, error: BaseException | None
+        self,
+        slot: int,
+        generation: int,
+        assignment: Message | None,
+        units: list[Any] | None,
+        error: BaseException | None,
     ) -> None:
-        """Hand a signed assignment to the committers; a failed one resets
-        the server, since every later slot was chained to it."""
+        """Hand a signed assignment (and its planned writes) to the
+        committers; a failed one resets the server, since every later slot
+        was chained to it."""
         with self._cond:
             entry = self._pending.get(slot)
             if entry is not None and entry.generation == generation:
-                entry.assignment = assignment
+                entry.assignment, entry.units = assignment, units
                 if error is not None:
                     self._reset()
             self._cond.notify_all()
@@ -175,34 +186,34 @@ class SchedulerServer:
             with self._cond:
                 self._committing = False
                 if failure is None:
-                    for done in batch:
-                        del self._pending[int(done["slot"])]
-                    self._durable = int(batch[-1]["slot"])
-                    self._durable_chain = native_id(_text(batch[-1]["hash-chain"]))
+                    last = batch[-1].assignment
+                    assert last is not None
+                    self._durable = int(last["slot"])
+                    self._durable_chain = native_id(_text(last["hash-chain"]))
+                    for slot_done in range(self._durable - len(batch) + 1, self._durable + 1):
+                        del self._pending[slot_done]
                 else:
                     log.error("scheduler for %s failed: %s", self.process_id, failure)
                     self._reset()
                 self._cond.notify_all()
 
-    def _ready_batch(self) -> list[Message] | None:
+    def _ready_batch(self) -> list[_Slot] | None:
         """The signed assignments that follow the durable slot without a gap;
         ``None`` when the next one is not signed yet (``_cond`` held)."""
-        batch: list[Message] = []
+        batch: list[_Slot] = []
         slot = self._durable + 1
         while (entry := self._pending.get(slot)) is not None:
             if entry.assignment is None:
                 break
-            batch.append(entry.assignment)
+            batch.append(entry)
             slot += 1
         return batch or None
 
-    def _write(self, batch: list[Message]) -> BaseException | None:
-        def write_all() -> None:
-            for assignment in batch:
-                schedule_cache.write(assignment, self.store, committed=True)
-
+    def _write(self, batch: list[_Slot]) -> BaseException | None:
+        units = [unit for entry in batch for unit in entry.units or ()]
         try:
-            self.store.atomically(write_all)  # all of the batch, or none of it
+            # All of the batch, or none of it, in slot order.
+            self.store.atomically(lambda: self.store.apply_prepared(units))
             self.store.flush()
         except Exception as exc:
             return exc

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal, TypeAlias, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 
 from hyperbeam.errors import HyperbeamError
 
@@ -44,6 +44,15 @@ def join(*parts: str | Iterable[str]) -> str:
         else:
             flat.extend(p for sub in part for p in sub.split("/") if p)
     return "/".join(flat)
+
+
+#: One write of a plan: ``("group", path, b"")``, ``("value", path, data)``
+#: or ``("link", new, existing)`` (``existing`` as UTF-8 bytes).
+Op: TypeAlias = tuple[str, str, bytes]
+#: A unit of a plan: a root path and the writes that make it; the unit is
+#: skipped when its root exists already (content addressing: same root, same
+#: content).
+Unit: TypeAlias = tuple[str, list[Op]]
 
 
 class Store(ABC):
@@ -73,6 +82,32 @@ class Store(ABC):
     def writer(self) -> Store:
         """The store that takes this store's writes (itself, but for chains)."""
         return self
+
+    def apply(self, units: Sequence[Unit]) -> None:
+        """Make the writes of a plan (see :data:`Unit`); call it inside
+        :meth:`atomically` to make the plan all-or-nothing."""
+        self.apply_prepared(self.prepare(units))
+
+    def prepare(self, units: Sequence[Unit]) -> list[Any]:
+        """A plan made ready for :meth:`apply_prepared`: the work that needs
+        no transaction, which any thread can do ahead of the write. Lists
+        from the same store can be concatenated."""
+        return list(units)
+
+    def apply_prepared(self, prepared: Sequence[Any]) -> None:
+        """Make the writes of prepared plans, one by one. A store may do it
+        faster (LMDB puts everything in a few calls)."""
+        for root, ops in prepared:
+            if self.atomic_writes and self.type(root) is not None:
+                continue
+            for kind, path, data in ops:
+                if kind == "group":
+                    self.make_group(path)
+                elif kind == "value":
+                    if self.type(path) != "simple":
+                        self.write(path, data)
+                else:
+                    self.make_link(data.decode(), path)
 
     @abstractmethod
     def reset(self) -> None:
@@ -170,6 +205,17 @@ class StoreChain(Store):
         first store refuses writes is written through the chain itself)."""
         first = self.stores[0]
         return first.writer() if first.scope == "local" else self
+
+    def prepare(self, units: Sequence[Unit]) -> list[Any]:
+        writer = self.writer()
+        return super().prepare(units) if writer is self else writer.prepare(units)
+
+    def apply_prepared(self, prepared: Sequence[Any]) -> None:
+        writer = self.writer()
+        if writer is self:
+            super().apply_prepared(prepared)
+        else:
+            writer.apply_prepared(prepared)
 
     def reset(self) -> None:
         for store in self.stores:

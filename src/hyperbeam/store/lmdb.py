@@ -43,13 +43,13 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import lmdb
 
-from hyperbeam.store.base import Kind, Store, StoreError, join
+from hyperbeam.store.base import Kind, Store, StoreError, Unit, join
 
 #: Links followed before a path is declared circular (as in MemoryStore).
 MAX_LINK_DEPTH = 64
@@ -377,6 +377,78 @@ class LmdbStore(Store):
                     raise StoreError(f"{parent!r} is not a group")
                 return
             txn.put(parent_pk, _GROUP_NODE, db=env.nodes)
+            child = parent
+
+    # -- plans ---------------------------------------------------------------
+
+    def prepare(self, units: Sequence[Unit]) -> list[Any]:
+        """Each unit not stored yet as the node and group entries it puts.
+        Which roots exist is read here, outside the write transaction (what
+        exists is never removed; a unit written meanwhile by another thread
+        is written again with the same entries, which changes nothing)."""
+        env = self._open()
+        roots = [normal(root) for root, _ in units]
+        for root in roots:
+            check_key(root)
+        keys = [self._pk(env, root) for root in roots]
+        present = self._read(
+            lambda txn, env: {bytes(k) for k, _ in txn.cursor(db=env.nodes).getmulti(keys)}
+        )
+        prepared: list[Any] = []
+        for pk, (_, ops) in zip(keys, units, strict=True):
+            if pk in present:
+                continue
+            present.add(pk)  # a unit planned twice is written once
+            nodes: dict[bytes, bytes] = {}
+            children: dict[bytes, bytes] = {}
+            for kind, raw_path, data in ops:
+                path = normal(raw_path)
+                check_key(path)
+                if kind == "group":
+                    node = _GROUP_NODE
+                elif kind == "value":
+                    node = bytes([VALUE]) + data
+                else:
+                    target = normal(data.decode())
+                    if target == path:
+                        continue
+                    node = bytes([LINK]) + check_key(target)
+                nodes.setdefault(self._pk(env, path), node)
+                self._plan_attach(env, path, nodes, children)
+            prepared.append((list(nodes.items()), list(children.items())))
+        return prepared
+
+    def apply_prepared(self, prepared: Sequence[Any]) -> None:
+        """Write prepared plans in two LMDB calls: every node, then every
+        group entry, each put only where nothing is (first writer wins, as
+        for links; a value is content-addressed). A call into LMDB that lets
+        go of the GIL has to wait for it again behind every busy thread, so
+        a write that one thread at a time makes (a schedule's commit) must
+        make few of them, and read nothing."""
+
+        def work() -> None:
+            txn = self._local.txn
+            env = self._open()
+            nodes = [item for unit_nodes, _ in prepared for item in unit_nodes]
+            children = [item for _, unit_children in prepared for item in unit_children]
+            txn.cursor(db=env.nodes).putmulti(nodes, overwrite=False)
+            txn.cursor(db=env.children).putmulti(children, overwrite=False)
+
+        self.atomically(work, sum(len(v) for unit, _ in prepared for _, v in unit))
+
+    def _plan_attach(
+        self, env: _Env, key: str, nodes: dict[bytes, bytes], children: dict[bytes, bytes]
+    ) -> None:
+        """The entries that put ``key`` in its parent groups (as :meth:`_attach`,
+        for paths whose ancestors are groups or missing)."""
+        child = key
+        while True:
+            parent, _, name = child.rpartition("/")
+            raw = name.encode()
+            children.setdefault(self._child_key(env, self._children_prefix(env, parent), raw), raw)
+            if not parent:
+                return
+            nodes.setdefault(self._pk(env, parent), _GROUP_NODE)
             child = parent
 
     # -- the store interface -------------------------------------------------

@@ -7,9 +7,9 @@ assignment (RSA-4096 PSS) signed, written to the LMDB store and made durable
 (a) local, as upstream's ``dev_scheduler:single_resolution``: one pre-signed
     message ``{type: Message, test-key: test-val}`` scheduled again and again on
     one process through ``hb_ao:resolve``-style calls (POST ``schedule``), for
-    ``seconds``; then ``slot/current == N - 1`` is checked. With 1 caller, and
-    with 4 threads calling at once (signing runs in parallel, commits are
-    grouped).
+    ``seconds``; then ``slot/current == N - 1`` is checked. With 1 caller,
+    and with 2, 4 and 16 threads calling at once (signing runs in parallel,
+    commits are grouped, and a batch's disk flush overlaps the next batch).
 (b) HTTP, as upstream's ``dev_scheduler:many_clients``: 25 keep-alive clients
     POST the same signed ``/~scheduler@1.0/schedule`` message (``process`` and
     a signed ``body: {inner: test}``) to a ``hyperbeam serve`` node; every
@@ -126,7 +126,7 @@ def over_http(seconds: float, clients: int, runs: int) -> float:
 
 def main(seconds: float = 2.0) -> None:
     print(machine_line())
-    for threads in (1, 4, 16):
+    for threads in (1, 2, 4, 16):
         median = median_of([local(seconds, threads) for _ in range(3)])
         print(f"  median: {median:,.0f}/s")
     print(f"  median: {over_http(seconds, 25, 3):,.0f}/s")

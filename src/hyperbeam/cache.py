@@ -99,7 +99,7 @@ class SubpathNotFound(CacheError):
 def data_path(value: bytes | str) -> str:
     """Where a binary lives: ``data/<b64url sha256>``. Upstream: hb_path:hashpath/2
     of a binary, under ``data/``."""
-    return join(DATA_PREFIX, b64url_encode(sha256(to_bytes(value))))
+    return f"{DATA_PREFIX}/{b64url_encode(sha256(to_bytes(value)))}"
 
 
 def write(msg: Message | bytes | str, store: Store, *, committed: bool = False) -> str:
@@ -132,18 +132,22 @@ def write(msg: Message | bytes | str, store: Store, *, committed: bool = False) 
         raise CacheError(f"could not write the message: {type(exc).__name__}: {exc}") from exc
 
 
-def plan(msg: Message | bytes | str, *, committed: bool = False) -> tuple[str, builtins.list[Unit]]:
+def plan(
+    msg: Message | bytes | str, *, committed: bool = False, tabm: Tabm | None = None
+) -> tuple[str, builtins.list[Unit]]:
     """Where :func:`write` puts ``msg``, and the writes that put it there
     (for :meth:`hyperbeam.store.base.Store.apply`). Planning reads no store,
-    so it can run on any thread, ahead of the write."""
+    so it can run on any thread, ahead of the write. A caller that holds
+    the message as a TABM already (just signed: ``committed``) may pass it."""
     if isinstance(msg, str | bytes | bytearray):
         units: builtins.list[Unit] = []
         return _plan_value(to_bytes(msg), [], units), units
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
     _refuse_device_maps(msg)
-    plain = strip_private(msg)
-    tabm: Tabm = commit.convert(plain if committed else commit.with_only_committed(plain), "tabm")
+    if tabm is None or not committed:
+        plain = strip_private(msg)
+        tabm = commit.convert(plain if committed else commit.with_only_committed(plain), "tabm")
     units = []
     try:
         root = _plan_value(strip_private(tabm), _commitment_ids(tabm), units)
@@ -214,7 +218,7 @@ def _plan_value(
         _check_key(key)
         inner_exact = exact or key == "commitments"
         sub_path = _plan_value(sub, _commitment_ids(sub), units, exact=inner_exact)
-        ops.append(("link", join(group, key), sub_path.encode()))
+        ops.append(("link", f"{group}/{key}", sub_path.encode()))  # both checked: no "/"
     ops += [("link", alt, group.encode()) for alt in alt_ids if alt != group]
     units.append((group, ops))
     return group

@@ -70,6 +70,8 @@ def sort_keys(keys: Iterable[str]) -> list[str]:
 
 def normalize_key(key: object) -> str:
     """:func:`hyperbeam.message.model.normalize_key`, raising :class:`CodecError`."""
+    if type(key) is str and key.islower():
+        return key  # already normal (the common case)
     try:
         return model.normalize_key(key)
     except TypeError as exc:

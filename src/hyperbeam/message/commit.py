@@ -286,11 +286,18 @@ def commit(msg: Message, wallet: Wallet, device: str = DEFAULT_DEVICE) -> Messag
     """``msg`` signed by ``wallet`` with the commitment device ``device``,
     as a rich message (its private map kept).
     Upstream: hb_message:commit/3 and dev_message:commit/3."""
+    return commit_tabm(msg, wallet, device)[0]
+
+
+def commit_tabm(msg: Message, wallet: Wallet, device: str = DEFAULT_DEVICE) -> tuple[Message, Tabm]:
+    """:func:`commit`, also giving the signed message as a TABM (as the
+    codec made it), for a caller that would convert it straight back."""
     codec = get_codec(device)
     if codec.commit is None:
         raise CodecError(f"{device} cannot commit to messages")
-    signed: Message = _restore_priv(_to_rich(codec.commit(_to_tabm(msg), wallet)), private_of(msg))
-    return signed
+    tabm = codec.commit(_to_tabm(msg), wallet)
+    signed: Message = _restore_priv(_to_rich(tabm), private_of(msg))
+    return signed, tabm
 
 
 def verify(

@@ -11,8 +11,11 @@ from hyperbeam.message.model import Message, normalize_key
 
 
 def is_private(key: object) -> bool:
-    if type(key) is str and key.startswith("priv"):
-        return True
+    if type(key) is str:
+        if key.startswith("priv"):
+            return True
+        if key[:4].lower() != "priv":  # most keys: no need to normalize
+            return False
     return normalize_key(key).startswith("priv")
 
 

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hyperbeam.ao.path import term_to_path_parts
+from hyperbeam.codecs.structured import Tabm
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id, native_id, sha256
@@ -76,14 +77,28 @@ def make_assignment(
     message: Message,
     previous: Message | bytes | str | None,
     wallet: Wallet,
+    **fields: Any,
+) -> Message:
+    """The signed assignment of ``message`` to ``slot`` of ``process_id``
+    (see :func:`sign_assignment`)."""
+    return sign_assignment(process_id, slot, message, previous, wallet, **fields)[0]
+
+
+def sign_assignment(
+    process_id: str | bytes,
+    slot: int,
+    message: Message,
+    previous: Message | bytes | str | None,
+    wallet: Wallet,
     *,
     timestamp: int | None = None,
     block_height: int = 0,
     block_hash: bytes | str = ZERO_HASH,
     block_timestamp: int = 0,
     hash_chain: bytes | None = None,
-) -> Message:
-    """The signed assignment of ``message`` to ``slot`` of ``process_id``.
+) -> tuple[Message, Tabm]:
+    """The signed assignment of ``message`` to ``slot`` of ``process_id``,
+    and the same as a TABM.
 
     ``previous`` is the assignment at ``slot - 1`` (or its ``hash-chain``
     value, raw or human), or ``None``/empty for the first slot. A caller
@@ -110,7 +125,7 @@ def make_assignment(
         "hash-chain": human_id(chain),
         "body": message,
     }
-    return commit.commit(unsigned, wallet)
+    return commit.commit_tabm(unsigned, wallet)
 
 
 def _link(previous: Message | bytes | str | None) -> bytes | str:

@@ -8,6 +8,7 @@ An assignment is written as any message (hyperbeam.cache) and linked at
 from __future__ import annotations
 
 from hyperbeam import cache
+from hyperbeam.codecs.structured import Tabm
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
 from hyperbeam.message.model import Message
@@ -34,10 +35,10 @@ def write(assignment: Message, store: Store, *, committed: bool = False) -> str:
     return root
 
 
-def plan(assignment: Message, *, committed: bool = False) -> list[Unit]:
+def plan(assignment: Message, *, committed: bool = False, tabm: Tabm | None = None) -> list[Unit]:
     """The writes of :func:`write`, for ``Store.apply`` (see
     :func:`hyperbeam.cache.plan`); the slot's link comes last."""
-    root, units = cache.plan(assignment, committed=committed)
+    root, units = cache.plan(assignment, committed=committed, tabm=tabm)
     where = slot_path(assignment["process"], int(assignment["slot"]))
     return [*units, (where, [("link", where, root.encode())])]
 

@@ -44,7 +44,7 @@ from hyperbeam.errors import HyperbeamError
 from hyperbeam.message.ids import human_id, native_id
 from hyperbeam.message.model import Message
 from hyperbeam.scheduler import cache as schedule_cache
-from hyperbeam.scheduler.assignment import make_assignment, next_hash_chain
+from hyperbeam.scheduler.assignment import next_hash_chain, sign_assignment
 from hyperbeam.store.base import Store
 
 log = logging.getLogger("hyperbeam.scheduler")
@@ -101,7 +101,7 @@ class SchedulerServer:
             slot, assignment = latest
             self._current = slot
             self._chain = native_id(_text(assignment["hash-chain"]))
-        self._durable = self._current
+        self._durable = self._written = self._current
         self._durable_chain = self._chain
 
     # -- public ----------------------------------------------------------------
@@ -122,13 +122,14 @@ class SchedulerServer:
             self._current, self._chain = slot, chain
             self._pending[slot] = _Slot(generation)
         try:
-            assignment = make_assignment(
+            assignment, tabm = sign_assignment(
                 self.process_id, slot, message, None, self.wallet,
                 timestamp=self.clock(), hash_chain=chain,
             )  # fmt: skip
             # The writes, made ready here: the commit (one thread at a time)
             # is then a few calls into the store.
-            units = self.store.prepare(schedule_cache.plan(assignment, committed=True))
+            plan = schedule_cache.plan(assignment, committed=True, tabm=tabm)
+            units = self.store.prepare(plan)
         except Exception as exc:
             self._deliver(slot, generation, None, None, exc)
             raise SchedulerError(f"could not sign the assignment of slot {slot}: {exc}") from exc
@@ -166,7 +167,11 @@ class SchedulerServer:
             self._cond.notify_all()
 
     def _commit_until(self, slot: int, generation: int) -> None:
-        """Return once ``slot`` is durable, committing batches as needed."""
+        """Return once ``slot`` is durable, committing batches as needed.
+
+        A batch is written in one transaction by one thread at a time; the
+        disk flush that makes it durable runs after, while the next batch is
+        written (a flush covers every transaction committed before it)."""
         while True:
             with self._cond:
                 while True:
@@ -185,23 +190,39 @@ class SchedulerServer:
             failure = self._write(batch)
             with self._cond:
                 self._committing = False
-                if failure is None:
-                    last = batch[-1].assignment
-                    assert last is not None
-                    self._durable = int(last["slot"])
+                if failure is not None:
+                    self._fail(failure)
+                    continue
+                last = batch[-1].assignment
+                assert last is not None
+                first_slot, last_slot = self._written + 1, int(last["slot"])
+                self._written = last_slot
+                for slot_done in range(first_slot, last_slot + 1):
+                    del self._pending[slot_done]
+                self._cond.notify_all()
+            try:
+                self.store.flush()
+            except Exception as exc:
+                with self._cond:
+                    self._fail(exc)
+                continue
+            with self._cond:
+                if self._generation == generation and last_slot > self._durable:
+                    self._durable = last_slot
                     self._durable_chain = native_id(_text(last["hash-chain"]))
-                    for slot_done in range(self._durable - len(batch) + 1, self._durable + 1):
-                        del self._pending[slot_done]
-                else:
-                    log.error("scheduler for %s failed: %s", self.process_id, failure)
-                    self._reset()
                 self._cond.notify_all()
 
+    def _fail(self, failure: BaseException) -> None:
+        """A write or flush failed (``_cond`` held)."""
+        log.error("scheduler for %s failed: %s", self.process_id, failure)
+        self._reset()
+        self._cond.notify_all()
+
     def _ready_batch(self) -> list[_Slot] | None:
-        """The signed assignments that follow the durable slot without a gap;
+        """The signed assignments that follow the written slot without a gap;
         ``None`` when the next one is not signed yet (``_cond`` held)."""
         batch: list[_Slot] = []
-        slot = self._durable + 1
+        slot = self._written + 1
         while (entry := self._pending.get(slot)) is not None:
             if entry.assignment is None:
                 break
@@ -214,7 +235,6 @@ class SchedulerServer:
         try:
             # All of the batch, or none of it, in slot order.
             self.store.atomically(lambda: self.store.apply_prepared(units))
-            self.store.flush()
         except Exception as exc:
             return exc
         return None

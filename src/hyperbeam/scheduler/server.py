@@ -1,15 +1,18 @@
 """Scheduler servers: one per process this node schedules for.
 
-A :class:`SchedulerServer` hands out a process's slots. Three steps make an
-assignment, and only the first is serial:
+A :class:`SchedulerServer` hands out a process's slots. Four steps make an
+assignment durable, and only the first and third are one at a time:
 
 1. **allocate** (under a lock, a few microseconds): the next slot and the
    next link of the hash chain (which depends on the message's ID only);
 2. **sign** the assignment (RSA, about 1.5 ms; OpenSSL releases the GIL, so
-   callers sign in parallel on their own threads);
-3. **commit** (group commit): whichever caller finds the next slots signed
-   and no commit running writes every contiguous signed assignment, then
-   makes the store durable once (``Store.flush``) for the whole batch.
+   callers sign in parallel on their own threads) and prepare its store
+   writes, on the caller's thread too;
+3. **write** (group commit): whichever caller finds the next slots signed
+   and no write running writes every contiguous signed assignment in one
+   store transaction;
+4. **flush** the store to disk (``Store.flush``), which covers every batch
+   written before it; it runs while the next batch is written.
 
 A caller returns when its slot is durable (``local_confirmation``, the
 default) or as soon as it is signed (``aggressive``). Slots are written in
@@ -17,8 +20,8 @@ order, so the stored schedule never has a gap: after a crash (even ``kill
 -9``) a restarted server continues after the highest stored slot, and no
 acknowledged assignment is lost. Two callers never get the same slot.
 
-If signing or writing fails, the server returns to the last durable slot
-and every caller whose slot was not yet durable gets a
+If signing, writing or flushing fails, the server goes back to what the
+store holds and every caller whose slot was not yet durable gets a
 :class:`SchedulerError`; later callers go on from there.
 
 The :class:`SchedulerRegistry` finds or starts the server of a process (it

@@ -138,7 +138,34 @@ def test_unknown_process_and_bad_requests_get_clear_errors(
     assert b"not known" in res.content
     res = httpx.get(f"{sched_node.url}/~scheduler@1.0/schedule?target={unknown}&from=x")
     assert res.status_code in (400, 404)
+    res = httpx.get(f"{sched_node.url}/~scheduler@1.0/location?address=nope", timeout=30)
+    assert res.status_code == 400 and b"not a scheduler address" in res.content
     assert httpx.get(f"{sched_node.url}/~meta@1.0/info").status_code == 200
+
+
+def test_bad_compute_and_push_requests(
+    sched_node: RunningNode, operator: Wallet, user: Wallet
+) -> None:
+    proc = ping_process(operator.address, user)
+    pid = human_id(commit.id(proc, "all"))
+    post = {"path": "/~scheduler@1.0/schedule", "method": "POST", "body": proc}
+    assert post_signed(sched_node, post, user)[0] == "ok"
+    base = f"{sched_node.url}/{pid}~process@1.0"
+    expected = {
+        "/compute&slot=-5": (400, b"slot must be -1"),
+        "/compute&slot=abc": (400, b"slot must be an integer"),
+        "/compute&slot=7": (503, b"No assignment found for next slot"),
+    }
+    for path, (code, reason) in expected.items():
+        res = httpx.get(base + path, timeout=30)
+        assert res.status_code == code, (path, res.content)
+        assert reason in res.content
+    res = httpx.post(f"{base}/push?slot=zz", timeout=30)
+    assert res.status_code == 400
+    res = httpx.get(f"{sched_node.url}/~process@1.0/compute&slot=1", timeout=30)
+    assert res.status_code == 422 and b"execution-device" in res.content
+    # The process still computes.
+    assert httpx.get(f"{base}/compute&slot=0/pings", timeout=30).content == b"0"
 
 
 # --- processes, as a user drives them --------------------------------------------------

@@ -56,6 +56,9 @@ Opts = Mapping[str, Any]
 
 DEFAULT_CACHE_FREQUENCY = 1
 
+#: Long computations log their progress every this many slots.
+PROGRESS_EVERY = 100
+
 _MESSAGE = MessageDevice()
 _DEFAULT_DEVICES = {"scheduler": "scheduler@1.0", "push": "push@1.0"}
 
@@ -166,6 +169,10 @@ class ProcessDevice(Device):
         if raw == ao.NOT_FOUND:
             return self.now(msg1, msg2, {**opts, "process_now_from_cache": True})
         target = _int(raw, "slot")
+        if target < -1:
+            raise HyperbeamError(
+                f"slot must be -1 (the initial state) or more, not {target}", status=400
+            )
         store = opts.get("store")
         if store is not None and (found := process_cache.read(pid, target, store)) is not None:
             return "ok", found
@@ -211,9 +218,15 @@ class ProcessDevice(Device):
     def _compute_to(
         self, pid: str, state: Message, target: int, workers: ProcessWorkers, opts: Opts
     ) -> Result:
-        """Apply assignments until ``target``. Upstream: compute_to_slot/5."""
+        """Apply assignments until ``target`` (logging progress on long runs).
+        Upstream: compute_to_slot/5."""
+        start = _int(state.get("at-slot", -1), "at-slot")
+        if target - start > PROGRESS_EVERY:
+            log.info("computing %s from slot %d to %d", pid, start + 1, target)
         while True:
             current = _int(state.get("at-slot", -1), "at-slot")
+            if current > start and (current - start) % PROGRESS_EVERY == 0 and current < target:
+                log.info("computing %s: slot %d of %d", pid, current, target)
             if current == target:
                 return "ok", as_process(state)
             if current > target:

@@ -393,6 +393,8 @@ class SchedulerDevice(Device):
             return volatile(self.post_location(msg1, msg2, opts))
         registry = registry_of(opts)
         address = _text(_field(msg2, "address", registry.address))
+        if not is_id(address):
+            return "error", {"status": 400, "body": f"not a scheduler address: {address!r}"}
         record = schedule_cache.read_location(address, opts["store"])
         if record is None:
             return "ok", {"status": 404, "body": f"No location found for address: {address}"}

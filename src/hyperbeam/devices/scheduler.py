@@ -48,6 +48,7 @@ from hyperbeam.message.private import private_of, with_private
 from hyperbeam.scheduler import cache as schedule_cache
 from hyperbeam.scheduler import formats
 from hyperbeam.scheduler.server import SchedulerRegistry, SchedulerServer
+from hyperbeam.store.gateway import GatewayStore
 
 log = logging.getLogger("hyperbeam.scheduler")
 
@@ -197,16 +198,37 @@ def _find_process(process_id: str, msg1: Any, to_sched: Any, opts: Opts) -> Mess
 
 def find_remote_scheduler(address: str, opts: Opts) -> Message:
     """A redirect to the scheduler ``address``: from a hint in it, else
-    from its stored location record. Upstream: find_remote_scheduler/3
-    (which also asks a GraphQL gateway; that is not done here)."""
+    from its stored location record, else from the latest ``Type:
+    Scheduler-Location`` item it signed on the Arweave gateway (which is then
+    kept). Upstream: find_remote_scheduler/3."""
     hint = get_hint(address, opts)
     if hint is not None:
         return redirect(hint)
     store = opts.get("store")
     record = schedule_cache.read_location(address, store) if store is not None else None
     if record is None:
+        record = _gateway_location(address, store)
+    if record is None:
         raise HyperbeamError(f"no location known for the scheduler {address}", status=502)
     return _redirect_from_record(record)
+
+
+def _gateway_location(address: str, store: Any) -> Message | None:
+    """Upstream: hb_gateway_client:scheduler_location/2."""
+    gateways = [s for s in getattr(store, "stores", [store]) if isinstance(s, GatewayStore)]
+    for gateway in gateways:
+        try:
+            found = gateway.client.scheduler_location(address)
+        except HyperbeamError as exc:
+            log.warning("looking up the location of %s failed: %s", address, exc.reason)
+            continue
+        if not isinstance(found, dict) or address not in commit.signers(found):
+            continue
+        if not schedule_cache.write_location(found, store):
+            log.warning("the gateway's location record for %s does not verify", address)
+            continue
+        return found
+    return None
 
 
 # --- the device ---------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from hyperbeam import cache, cache_control
 from hyperbeam.ao.persistent import Coalescer
@@ -18,7 +18,7 @@ from hyperbeam.devices import cron, default_registry
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.http.render import SignedReplies
 from hyperbeam.process.workers import ProcessWorkers
-from hyperbeam.scheduler.server import MODES, SchedulerRegistry
+from hyperbeam.scheduler.server import MODES, Mode, SchedulerRegistry
 from hyperbeam.store.base import Store, StoreChain
 from hyperbeam.store.gateway import GatewayClient, GatewayStore
 from hyperbeam.store.remote import RemoteNodeStore
@@ -129,8 +129,9 @@ class Node:
                 raise ConfigError(
                     f"unknown scheduling mode {mode!r}: use one of {', '.join(MODES)}"
                 )
+            assert self.wallet is not None
             local = self.store.only("local") or self.store
-            self.schedulers = SchedulerRegistry(local, self.wallet, mode=mode)  # type: ignore[arg-type]
+            self.schedulers = SchedulerRegistry(local, self.wallet, mode=cast(Mode, mode))
 
     def close(self) -> None:
         """Stop cron tasks, finish pending cache writes, then close the store."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.crypto.wallet import Wallet
-from hyperbeam.errors import HyperbeamError
+from hyperbeam.errors import HyperbeamError, ResolutionError
 from hyperbeam.message import commit as commit_api
 from hyperbeam.message.commit import match
 from hyperbeam.message.id import commitment_ids, message_id
@@ -153,6 +153,16 @@ class MessageDevice(Device):
         return "ok", commit_api.verify(
             base, req.get("committers", "none"), commitments=req.get("commitments")
         )
+
+
+def set_keys(msg: Message, values: Message) -> Message:
+    """``msg`` with ``values`` set as ``message@1.0`` sets them, without a
+    resolution (so without a hashpath step). Upstream: dev_message:set/3."""
+    status, result = MessageDevice().set(msg, values)
+    if status != "ok":  # pragma: no cover - message@1.0 set does not fail
+        raise ResolutionError(f"could not set {sorted(values)}: {result!r}")
+    out: Message = result
+    return out
 
 
 def _overwrites_committed(msg: Message, new_keys: list[str]) -> bool:

@@ -41,7 +41,7 @@ from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.path import term_to_path_parts
 from hyperbeam.cache_control import volatile
-from hyperbeam.devices.message import MessageDevice
+from hyperbeam.devices.message import set_keys
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
@@ -59,17 +59,7 @@ DEFAULT_CACHE_FREQUENCY = 1
 #: Long computations log their progress every this many slots.
 PROGRESS_EVERY = 100
 
-_MESSAGE = MessageDevice()
 _DEFAULT_DEVICES = {"scheduler": "scheduler@1.0", "push": "push@1.0"}
-
-
-def _set(msg: Message, values: Message) -> Message:
-    """``dev_message:set/3``: set keys without touching the hashpath."""
-    status, result = _MESSAGE.set(msg, values)
-    if status != "ok":  # pragma: no cover - message@1.0 set does not fail
-        raise HyperbeamError(f"could not set {sorted(values)}: {result!r}")
-    out: Message = result
-    return out
 
 
 def _int(value: Any, name: str) -> int:
@@ -110,7 +100,7 @@ def process_id(msg1: Message, opts: Opts) -> str:
 
 def as_process(msg: Message) -> Message:
     """Upstream: as_process/2."""
-    return _set(msg, {"device": "process@1.0"})
+    return set_keys(msg, {"device": "process@1.0"})
 
 
 def run_as(kind: str, msg1: Message, msg2: Any, opts: Opts) -> Result:
@@ -128,7 +118,7 @@ def run_as(kind: str, msg1: Message, msg2: Any, opts: Opts) -> Result:
     output = msg1.get(f"{kind}-output-prefixes")
     if output is not None:
         updates["output-prefixes"] = output
-    prepared = _set(ensure_process_key(msg1, opts), updates)
+    prepared = set_keys(ensure_process_key(msg1, opts), updates)
     status, result = ao.resolve(prepared, msg2, opts)
     if (
         status == "ok"
@@ -136,7 +126,7 @@ def run_as(kind: str, msg1: Message, msg2: Any, opts: Opts) -> Result:
         and result.get("device") == device
         and base_device != ao.NOT_FOUND
     ):
-        result = _set(result, {"device": base_device})
+        result = set_keys(result, {"device": base_device})
     return status, result
 
 
@@ -250,7 +240,7 @@ class ProcessDevice(Device):
         request = assignment
         if term_to_path_parts(assignment.get("path")) is None:
             request = {**assignment, "path": "compute"}
-        cleared = _set(state, {"results": UNSET})
+        cleared = set_keys(state, {"results": UNSET})
         status, result = run_as("execution", cleared, request, opts)
         if status != "ok" or not isinstance(result, dict):
             return "error", result

@@ -37,7 +37,7 @@ from typing import Any
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result
 from hyperbeam.ao.path import AO_CORE_KEYS
-from hyperbeam.devices.message import MessageDevice
+from hyperbeam.devices.message import MessageDevice, set_keys
 from hyperbeam.errors import ExecutionError, ResolutionError
 from hyperbeam.message.model import UNSET, Message, normalize_key, normalize_keys
 
@@ -52,16 +52,6 @@ def _as_message_get(name: Any, msg: Message, opts: Opts, default: Any = _NOT_FOU
     """``name`` read from ``msg`` as ``message@1.0`` would (``{as, dev_message, Msg}``)."""
     base = {k: v for k, v in msg.items() if normalize_key(k) != "device"}
     return ao.get(name, {**base, "device": _MESSAGE}, opts, default)
-
-
-def _message_set(msg: Message, values: Message) -> Message:
-    """Set ``values`` on ``msg`` with ``message@1.0``; ``None`` values are ignored.
-    Upstream: dev_message:set/3."""
-    status, result = _MESSAGE_DEVICE.set(msg, values)
-    if status != "ok":  # pragma: no cover - message@1.0 set does not fail
-        raise ResolutionError(f"stack could not set {sorted(values)}: {result!r}")
-    out: Message = result
-    return out
 
 
 def input_prefix(msg: Message, opts: Opts) -> Any:
@@ -87,7 +77,7 @@ def transform(msg: Message, name: Any, opts: Opts) -> Message | None:
     status, dev = ao.resolve(stack, {"path": name}, opts)
     if status != "ok":
         return None
-    return _message_set(
+    return set_keys(
         msg,
         {
             "device": dev,
@@ -159,7 +149,7 @@ class StackDevice(Device):
         status, result = self._fold(prepared, msg2, 1, opts)
         if status != "ok" or not isinstance(result, dict):
             return status, result
-        restored = _message_set(
+        restored = set_keys(
             result,
             {
                 "device": own_device,

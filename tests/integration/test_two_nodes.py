@@ -109,3 +109,65 @@ def test_second_node_recomputes_the_same_state(nodes: tuple[LocalNode, LocalNode
     assert commit.signers(assignment) == [a.node.wallet.address] or (
         a.node.wallet.address in commit.signers(assignment)
     )
+
+
+def test_push_between_processes_on_two_nodes(tmp_path: Path) -> None:
+    """Upstream: dev_push.erl multi_process_push_test_ across two schedulers:
+    a process on node A pings one scheduled by node B; A forwards the ping to
+    B's scheduler, computes B's process from B's schedule, and delivers the
+    answer back to its own process."""
+    b = LocalNode(tmp_path / "b").start()
+    a = LocalNode(tmp_path / "a", remote_stores=b.url).start()
+    try:
+        assert a.node.wallet is not None and b.node.wallet is not None
+        user = Wallet.generate()
+
+        def ping_process(scheduler: str) -> dict[str, Any]:
+            return commit.commit(
+                {
+                    "device": "process@1.0",
+                    "scheduler": scheduler,
+                    "type": "Process",
+                    "execution-device": "stack@1.0",
+                    "device-stack": ["test-ping@1.0"],
+                    "seed": random.randint(1, 10**9),
+                },
+                user,
+            )
+
+        p1, p2 = ping_process(a.node.wallet.address), ping_process(b.node.wallet.address)
+        pid1, pid2 = (human_id(commit.id(p, "all")) for p in (p1, p2))
+        for node, proc in ((a, p1), (b, p2)):
+            post = {"path": "/~scheduler@1.0/schedule", "method": "POST", "body": proc}
+            assert client.post(node.url, commit.commit(post, user))[0] == "ok"
+        # A learns where B schedules.
+        location = {"path": "/~scheduler@1.0/location", "method": "POST", "url": b.url, "nonce": 1}
+        status, record = client.post(b.url, commit.commit(location, b.node.wallet))
+        assert status == "ok", record
+        assert client.post(a.url, {**record, "path": "/~scheduler@1.0/location"})[0] == "ok"
+        send = commit.commit(
+            {"type": "Message", "target": pid1, "action": "Send", "to": pid2}, user
+        )
+        status, assignment = client.post(a.url, {**send, "path": f"/{pid1}/schedule"})
+        assert status == "ok", assignment
+        status, pushed = client.post(
+            a.url, {"path": f"/{pid1}~process@1.0/push", "slot": assignment["slot"]}
+        )
+        assert status == "ok", pushed
+        assert pushed["1"]["target"] == pid2
+        # The ping is in B's schedule, signed by A and from process 1.
+        status, page = client.get(b.url, {"path": f"/{pid2}/schedule", "from": 1})
+        assert status == "ok"
+        ping = page["assignments"]["1"]["body"]
+        assert ping["action"] == "Ping" and ping["from-process"] == pid1
+        assert commit.signers(ping) == [a.node.wallet.address]
+        assert commit.signers(page["assignments"]["1"]) == [b.node.wallet.address] or (
+            b.node.wallet.address in commit.signers(page["assignments"]["1"])
+        )
+        # B's process answered, and the answer reached process 1 on A.
+        res = httpx.get(f"{a.url}/{pid1}~process@1.0/now/results/data", timeout=30)
+        assert res.content == b"GOT PONG"
+        assert httpx.get(f"{b.url}/{pid2}~process@1.0/now/pings", timeout=30).content == b"1"
+    finally:
+        a.stop()
+        b.stop()

@@ -408,12 +408,47 @@ def set_message(msg1: Any, msg2: Message, opts: Opts | None = None) -> Any:
     opts = opts if opts is not None else {}
     base = normalize_keys(msg1)
     updates = {k: v for k, v in normalize_keys(msg2).items() if k not in ("hashpath", "priv")}
+    if _plain_updates(updates) and _sets_as_message(base, opts):
+        # What the loop below does, key by key, through message@1.0.
+        return _message_set(base, updates)
     for name in keys(updates, internal_opts(opts)):
         value = get(name, updates, internal_opts(opts))
         if value == NOT_FOUND:
             value = updates[name]
         base = set_key(base, name, value, internal_opts(opts))
     return base
+
+
+def _plain_updates(updates: Message) -> bool:
+    """Updates that ``message@1.0`` reads as they are: no device of their
+    own, and plain (not path, not nested ``a/b``) keys."""
+    return "device" not in updates and all(
+        isinstance(k, str) and k != "path" and "/" not in k for k in updates
+    )
+
+
+def _sets_as_message(base: Any, opts: Opts) -> bool:
+    """Whether ``set`` on ``base`` is ``message@1.0``'s own."""
+    if not isinstance(base, dict):
+        return False
+    try:
+        _, func = message_to_fun(base, "set", internal_opts(opts))
+    except HyperbeamError:
+        return False
+    owner = getattr(func, "__self__", None)
+    return getattr(owner, "name", None) == DEFAULT_DEVICE and func.__name__ == "set"
+
+
+def _message_set(base: Message, updates: Message) -> Message:
+    """``message@1.0``'s set, with the result's hashpath dropped as the
+    resolver's internal calls drop it."""
+    from hyperbeam.devices.message import set_keys
+
+    result = set_keys(base, updates)
+    priv = private_of(result)
+    if "hashpath" in priv:
+        result = with_private(result, {k: v for k, v in priv.items() if k != "hashpath"})
+    return result
 
 
 def set_key(msg: Any, key: Any, value: Any, opts: Opts | None = None) -> Any:

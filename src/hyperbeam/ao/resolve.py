@@ -440,15 +440,11 @@ def _sets_as_message(base: Any, opts: Opts) -> bool:
 
 
 def _message_set(base: Message, updates: Message) -> Message:
-    """``message@1.0``'s set, with the result's hashpath dropped as the
-    resolver's internal calls drop it."""
+    """``message@1.0``'s set (which keeps the private map, hashpath
+    included, as the resolver's internal calls do)."""
     from hyperbeam.devices.message import set_keys
 
-    result = set_keys(base, updates)
-    priv = private_of(result)
-    if "hashpath" in priv:
-        result = with_private(result, {k: v for k, v in priv.items() if k != "hashpath"})
-    return result
+    return set_keys(base, updates)
 
 
 def set_key(msg: Any, key: Any, value: Any, opts: Opts | None = None) -> Any:

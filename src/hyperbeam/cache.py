@@ -102,7 +102,7 @@ def data_path(value: bytes | str) -> str:
     return f"{DATA_PREFIX}/{b64url_encode(sha256(to_bytes(value)))}"
 
 
-def write(msg: Message | bytes | str, store: Store, *, committed: bool = False) -> str:
+def write(msg: Message | bytes | str, store: Store) -> str:
     """Write a message (or a bare binary) and return where it is.
 
     A message is reduced to its committed keys when it has commitments,
@@ -111,14 +111,12 @@ def write(msg: Message | bytes | str, store: Store, *, committed: bool = False) 
     the ID is returned. A binary is written at ``data/<hash>`` and that path
     is returned. Identical values are stored once.
 
-    ``committed`` tells that the message holds only committed keys (one
-    this node has just signed), which saves finding them.
-
     Raises :class:`DeviceMapError` for a message whose ``device`` is a
     message, and :class:`CacheError` when the store refuses the write.
     Upstream: hb_cache:write/2.
     """
     target = store.writer()
+    known = None
     if isinstance(msg, dict) and target.atomic_writes:
         # Stored whole already (content-addressed): nothing to plan or write.
         # Dropping uncommitted keys does not change a signed message's ID.
@@ -128,9 +126,10 @@ def write(msg: Message | bytes | str, store: Store, *, committed: bool = False) 
             known = None  # planning says what is wrong with it
         if known is not None and target.type(known) == "composite":
             return known
-    root, units = plan(msg, committed=committed)
+    root, units = plan(msg)
     try:
-        if target.atomic_writes and target.type(root) == "composite":
+        # Dropping keys reset an hmac commitment: the ID is a new one.
+        if known is not None and root != known and target.type(root) == "composite":
             return root
         target.atomically(lambda: target.apply(units))
         return root
@@ -141,21 +140,21 @@ def write(msg: Message | bytes | str, store: Store, *, committed: bool = False) 
 
 
 def plan(
-    msg: Message | bytes | str, *, committed: bool = False, tabm: Tabm | None = None
+    msg: Message | bytes | str, *, tabm: Tabm | None = None
 ) -> tuple[str, builtins.list[Unit]]:
     """Where :func:`write` puts ``msg``, and the writes that put it there
     (for :meth:`hyperbeam.store.base.Store.apply`). Planning reads no store,
-    so it can run on any thread, ahead of the write. A caller that holds
-    the message as a TABM already (just signed: ``committed``) may pass it."""
+    so it can run on any thread, ahead of the write. A caller that holds the
+    message as a TABM of its committed keys only (one it has just signed)
+    passes it as ``tabm``, which saves finding them and converting."""
     if isinstance(msg, str | bytes | bytearray):
         units: builtins.list[Unit] = []
         return _plan_value(to_bytes(msg), [], units), units
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
     _refuse_device_maps(msg)
-    if tabm is None or not committed:
-        plain = strip_private(msg)
-        tabm = commit.convert(plain if committed else commit.with_only_committed(plain), "tabm")
+    if tabm is None:
+        tabm = commit.convert(commit.with_only_committed(strip_private(msg)), "tabm")
     units = []
     try:
         root = _plan_value(strip_private(tabm), _commitment_ids(tabm), units)

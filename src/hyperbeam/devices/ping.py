@@ -28,11 +28,7 @@ from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
-from hyperbeam.message.model import Message
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+from hyperbeam.message.model import Message, as_text
 
 
 def _own_id(state: Message) -> str:
@@ -55,7 +51,7 @@ class PingTestDevice(Device):
     def compute(self, msg: Message, req: Message, opts: Mapping[str, Any]) -> Result:
         body = req.get("body")
         body = body if isinstance(body, dict) else req
-        action = _text(body.get("action", ""))
+        action = as_text(body.get("action", ""))
         updates: Message = {}
         results: Message = {"data": "ignored"}
         if action == "Ping":
@@ -64,13 +60,13 @@ class PingTestDevice(Device):
             count = int(body.get("count", 0))
             limit = int(body.get("limit", 0))
             if count and count < limit:
-                to = _text(body.get("reply-to") or _own_id(msg))
+                to = as_text(body.get("reply-to") or _own_id(msg))
                 ping = {"target": to, "action": "Ping", "count": count + 1, "limit": limit}
                 results = {"data": f"Ping {count + 1}", "outbox": {"1": ping}}
             elif count:
                 results = {"data": "Done."}
             elif sender is not None:
-                pong = {"target": _text(sender), "action": "Pong"}
+                pong = {"target": as_text(sender), "action": "Pong"}
                 results = {"data": "Replying", "outbox": {"1": pong}}
             else:
                 results = {"data": "Ping"}
@@ -78,9 +74,9 @@ class PingTestDevice(Device):
             updates["pongs"] = int(msg.get("pongs", 0)) + 1
             results = {"data": "GOT PONG"}
         elif action == "Set":
-            patch = {"method": "PATCH", _text(body.get("key", "")): body.get("value", "")}
+            patch = {"method": "PATCH", as_text(body.get("key", "")): body.get("value", "")}
             results = {"data": "Set", "outbox": {"1": patch}}
         elif action == "Send":
-            ping = {"target": _text(body.get("to", "")), "action": "Ping"}
+            ping = {"target": as_text(body.get("to", "")), "action": "Ping"}
             results = {"data": "Sent", "outbox": {"1": ping}}
         return "ok", ao.set_message(msg, {**updates, "results": results}, opts)

@@ -45,7 +45,7 @@ from hyperbeam.devices.message import set_keys
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
-from hyperbeam.message.model import UNSET, Message
+from hyperbeam.message.model import UNSET, Message, as_int
 from hyperbeam.message.private import private_of, with_private
 from hyperbeam.process import cache as process_cache
 from hyperbeam.process.workers import DEFAULT_WORKERS, ProcessWorkers
@@ -60,13 +60,6 @@ DEFAULT_CACHE_FREQUENCY = 1
 PROGRESS_EVERY = 100
 
 _DEFAULT_DEVICES = {"scheduler": "scheduler@1.0", "push": "push@1.0"}
-
-
-def _int(value: Any, name: str) -> int:
-    try:
-        return int(value.decode() if isinstance(value, bytes) else value)
-    except (TypeError, ValueError):
-        raise HyperbeamError(f"{name} must be an integer, not {value!r}", status=400) from None
 
 
 def workers_of(opts: Opts) -> ProcessWorkers:
@@ -158,7 +151,7 @@ class ProcessDevice(Device):
         raw = msg2.get("slot", ao.NOT_FOUND) if isinstance(msg2, dict) else ao.NOT_FOUND
         if raw == ao.NOT_FOUND:
             return self.now(msg1, msg2, {**opts, "process_now_from_cache": True})
-        target = _int(raw, "slot")
+        target = as_int(raw, "slot")
         if target < -1:
             raise HyperbeamError(
                 f"slot must be -1 (the initial state) or more, not {target}", status=400
@@ -171,7 +164,7 @@ class ProcessDevice(Device):
             if store is not None and (found := process_cache.read(pid, target, store)):
                 return "ok", found
             live = workers.state(pid)
-            if live is not None and _int(live.get("at-slot", -1), "at-slot") <= target:
+            if live is not None and as_int(live.get("at-slot", -1), "at-slot") <= target:
                 state = live
             else:
                 status, state = self._load(base, target, opts)
@@ -210,11 +203,11 @@ class ProcessDevice(Device):
     ) -> Result:
         """Apply assignments until ``target`` (logging progress on long runs).
         Upstream: compute_to_slot/5."""
-        start = _int(state.get("at-slot", -1), "at-slot")
+        start = as_int(state.get("at-slot", -1), "at-slot")
         if target - start > PROGRESS_EVERY:
             log.info("computing %s from slot %d to %d", pid, start + 1, target)
         while True:
-            current = _int(state.get("at-slot", -1), "at-slot")
+            current = as_int(state.get("at-slot", -1), "at-slot")
             if current > start and (current - start) % PROGRESS_EVERY == 0 and current < target:
                 log.info("computing %s: slot %d of %d", pid, current, target)
             if current == target:
@@ -236,7 +229,7 @@ class ProcessDevice(Device):
 
     def _compute_slot(self, pid: str, state: Message, assignment: Message, opts: Opts) -> Result:
         """One state transition. Upstream: compute_slot/5."""
-        slot = _int(assignment.get("slot"), "slot")
+        slot = as_int(assignment.get("slot"), "slot")
         request = assignment
         if term_to_path_parts(assignment.get("path")) is None:
             request = {**assignment, "path": "compute"}
@@ -282,7 +275,7 @@ class ProcessDevice(Device):
         status, current = ao.resolve(base, {"path": "slot/current"}, plain)
         if status != "ok":
             return status, current
-        slot = _int(current, "current")
+        slot = as_int(current, "current")
         return volatile(ao.resolve(base, {"path": "compute", "slot": slot}, plain))
 
     @key("snapshot")

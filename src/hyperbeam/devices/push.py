@@ -30,15 +30,11 @@ from hyperbeam.devices.process import as_process, ensure_process_key, process_id
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id, is_id
-from hyperbeam.message.model import Message, normalize_keys
+from hyperbeam.message.model import Message, as_text, normalize_keys
 
 log = logging.getLogger("hyperbeam.push")
 
 Opts = Mapping[str, Any]
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _type_of(msg: Any) -> Any:
@@ -47,12 +43,12 @@ def _type_of(msg: Any) -> Any:
     found = msg.get("type")
     if found is None and isinstance(msg.get("body"), dict):
         found = msg["body"].get("type")
-    return _text(found) if found is not None else None
+    return as_text(found) if found is not None else None
 
 
 def split_target(raw: Any) -> str:
     """The process ID of a ``target`` that may carry ``?hint=...``."""
-    return _text(raw).split("?", 1)[0].split("&", 1)[0]
+    return as_text(raw).split("?", 1)[0].split("&", 1)[0]
 
 
 class PushDevice(Device):
@@ -77,7 +73,7 @@ class PushDevice(Device):
 
     def _with_mode(self, process: Message, req: Message, opts: Opts) -> Result:
         mode = req.get("push-mode") or process.get("push-mode") or "sync"
-        if _text(mode) == "async":
+        if as_text(mode) == "async":
             threading.Thread(target=self._push, args=(process, req, opts), daemon=True).start()
             return "ok", {"status": 202, "body": "pushing", "slot": req.get("slot")}
         return self._push(process, req, opts)

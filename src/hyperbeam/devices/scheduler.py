@@ -43,7 +43,7 @@ from hyperbeam.errors import HyperbeamError
 from hyperbeam.http import client as http_client
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id, is_id
-from hyperbeam.message.model import Message, normalize_keys
+from hyperbeam.message.model import Message, as_int, as_text, normalize_keys
 from hyperbeam.message.private import private_of, with_private
 from hyperbeam.scheduler import cache as schedule_cache
 from hyperbeam.scheduler import formats
@@ -62,8 +62,6 @@ DEFAULT_LOCATION_TTL = 7 * 24 * 60 * 60 * 1000
 
 AOS2 = "application/aos-2"
 
-_IGNORE = {"hashpath": "ignore"}
-
 
 class ProcessNotAvailable(HyperbeamError):
     status = 404
@@ -75,10 +73,6 @@ def _field(msg: Any, name: str, default: Any = ao.NOT_FOUND) -> Any:
         value = msg.get(name, default)
         return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
     return default
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def registry_of(opts: Opts) -> SchedulerRegistry:
@@ -103,7 +97,7 @@ def find_target_id(msg1: Any, msg2: Any, opts: Opts) -> str:
     a process, else the request's ID. Upstream: find_target_id/3."""
     target = _field(msg2, "target")
     if target != ao.NOT_FOUND:
-        return _text(target)
+        return as_text(target)
     if _field(msg2, "type") == "Process":
         return process_id_of(msg2)
     for holder in (msg1, msg2):  # upstream looks at the base's only
@@ -119,7 +113,7 @@ def get_hint(value: Any, opts: Opts) -> str | None:
     """The ``hint`` of ``<id>?hint=<url>``. Upstream: get_hint/2."""
     if not opts.get("scheduler_follow_hints", True) or not isinstance(value, str | bytes):
         return None
-    text = _text(value)
+    text = as_text(value)
     if "?" not in text:
         return None
     hints = parse_qs(text.split("?", 1)[1]).get("hint")
@@ -148,7 +142,7 @@ def _redirect_from_record(record: Message) -> Message:
     location = _field(record, "url")
     if location == ao.NOT_FOUND:
         location = _field(record, "location", "/")
-    return redirect(_text(location), _text(_field(record, "variant", "ao.N.1")))
+    return redirect(as_text(location), as_text(_field(record, "variant", "ao.N.1")))
 
 
 def find_server(
@@ -173,7 +167,7 @@ def find_server(
         location = _field(to_sched, "scheduler-location")
     if location == ao.NOT_FOUND:
         raise HyperbeamError("No scheduler information provided.", status=400)
-    location = _text(location)
+    location = as_text(location)
     if location == registry.address:
         started = registry.find(process_id, start=True)
         assert started is not None
@@ -276,7 +270,7 @@ class SchedulerDevice(Device):
     @key("schedule")
     def schedule(self, msg1: Any, msg2: Message, opts: Opts) -> Result:
         """Upstream: schedule/3."""
-        if _text(_field(msg2, "method", "GET")).upper() == "POST":
+        if as_text(_field(msg2, "method", "GET")).upper() == "POST":
             return volatile(self.post_schedule(msg1, msg2, opts))
         return volatile(self.get_schedule(msg1, msg2, opts))
 
@@ -289,7 +283,7 @@ class SchedulerDevice(Device):
         else:
             target = _field(to_sched, "target")
             process_id = (
-                _text(target) if target != ao.NOT_FOUND else find_target_id(msg1, msg2, opts)
+                as_text(target) if target != ao.NOT_FOUND else find_target_id(msg1, msg2, opts)
             )
         try:
             only_committed = commit.with_only_committed(to_sched)
@@ -325,10 +319,10 @@ class SchedulerDevice(Device):
     def get_schedule(self, msg1: Any, msg2: Message, opts: Opts) -> Result:
         """Upstream: get_schedule/3."""
         process_id = find_target_id(msg1, msg2, opts)
-        start = max(0, _int(_field(msg2, "from", 0), "from"))
+        start = max(0, as_int(_field(msg2, "from", 0), "from"))
         to_raw = _field(msg2, "to")
-        end = None if to_raw == ao.NOT_FOUND else _int(to_raw, "to")
-        accept = _text(_field(msg2, "accept", "application/http"))
+        end = None if to_raw == ao.NOT_FOUND else as_int(to_raw, "to")
+        accept = as_text(_field(msg2, "accept", "application/http"))
         where, found = find_server(process_id, msg1, None, opts)
         if where == "local":
             assignments, more = local_assignments(process_id, start, end, opts)
@@ -366,7 +360,7 @@ class SchedulerDevice(Device):
         assert isinstance(found, dict)
         if not opts.get("scheduler_follow_redirects", True):
             return "ok", found
-        node = http_client.node_url(_text(found["location"]))
+        node = http_client.node_url(as_text(found["location"]))
         return volatile(http_client.get(node, {"path": f"/{without_hint(process_id)}/slot"}))
 
     # -- next (for process@1.0) ----------------------------------------------------
@@ -376,14 +370,14 @@ class SchedulerDevice(Device):
         """The assignment after the state's ``at-slot``, as ``{body, state}``;
         the state keeps later assignments it read (privately) for the
         following calls. Upstream: next/3."""
-        last = _int(_field(msg1, "at-slot", -1), "at-slot")
+        last = as_int(_field(msg1, "at-slot", -1), "at-slot")
         priv = private_of(msg1)
         held = priv.get("scheduler@1.0", {})
         queue = list(held.get("assignments", [])) if isinstance(held, dict) else []
-        queue = [a for a in queue if _int(_field(a, "slot", -1), "slot") > last]
+        queue = [a for a in queue if as_int(_field(a, "slot", -1), "slot") > last]
         if not queue:
             queue = self._fetch_after(msg1, last, opts)
-        if not queue or _int(_field(queue[0], "slot", -1), "slot") != last + 1:
+        if not queue or as_int(_field(queue[0], "slot", -1), "slot") != last + 1:
             return "error", {"status": 503, "body": "No assignment found for next slot."}
         state = with_private(msg1, {**priv, "scheduler@1.0": {"assignments": queue[1:]}})
         return "ok", {"body": queue[0], "state": state}
@@ -404,17 +398,17 @@ class SchedulerDevice(Device):
         if not isinstance(assignments, dict):
             return []
         ordered = formats.ordered(normalize_keys(assignments))
-        return [a for a in ordered if _int(_field(a, "slot", -1), "slot") > last]
+        return [a for a in ordered if as_int(_field(a, "slot", -1), "slot") > last]
 
     # -- location ------------------------------------------------------------------
 
     @key("location")
     def location(self, msg1: Any, msg2: Message, opts: Opts) -> Result:
         """Upstream: location/3."""
-        if _text(_field(msg2, "method", "GET")).upper() == "POST":
+        if as_text(_field(msg2, "method", "GET")).upper() == "POST":
             return volatile(self.post_location(msg1, msg2, opts))
         registry = registry_of(opts)
-        address = _text(_field(msg2, "address", registry.address))
+        address = as_text(_field(msg2, "address", registry.address))
         if not is_id(address):
             return "error", {"status": 400, "body": f"not a scheduler address: {address!r}"}
         record = schedule_cache.read_location(address, opts["store"])
@@ -433,7 +427,7 @@ class SchedulerDevice(Device):
         registry = registry_of(opts)
         store = opts["store"]
         target = _field(msg2, "target")
-        req = _field(msg2, _text(target)) if target != ao.NOT_FOUND else msg2
+        req = _field(msg2, as_text(target)) if target != ao.NOT_FOUND else msg2
         if not isinstance(req, dict):
             return "error", {"status": 400, "body": "the location request is not a message"}
         # A signed HTTP request was verified by the node as it arrived (its
@@ -446,7 +440,7 @@ class SchedulerDevice(Device):
         me = registry.address
         known = schedule_cache.read_location(me if me in signers else signers[0], store)
         existing = schedule_cache.location_nonce(known) if known is not None else -1
-        nonce = _int(_field(only_committed, "nonce", existing + 1), "nonce")
+        nonce = as_int(_field(only_committed, "nonce", existing + 1), "nonce")
         if nonce <= existing:
             return "ok", {
                 "status": 400,
@@ -470,9 +464,9 @@ class SchedulerDevice(Device):
             "data-protocol": "ao",
             "variant": "ao.N.1",
             "type": "scheduler-location",
-            "url": _text(url),
+            "url": as_text(url),
             "nonce": nonce,
-            "time-to-live": _int(ttl, "time-to-live"),
+            "time-to-live": as_int(ttl, "time-to-live"),
             "codec-device": "httpsig@1.0",
         }
         signed = commit.commit(record, registry.wallet)
@@ -521,7 +515,7 @@ def remote_assignments(
     if end is not None and start > end:
         return "ok", (local, False)
     query = f"from={start}" + (f"&to={end}" if end is not None else "")
-    node = http_client.node_url(_text(where["location"]))
+    node = http_client.node_url(as_text(where["location"]))
     status, reply = http_client.get(node, {"path": f"/{pid}/schedule?{quote(query, safe='=&')}"})
     if status != "ok" or not isinstance(reply, dict):
         return "error", reply
@@ -546,7 +540,7 @@ def remote_assignments(
 
 def post_remote_schedule(process_id: str, where: Message, message: Message) -> Result:
     """Forward a message to the process's scheduler. Upstream: post_remote_schedule/4."""
-    node = http_client.node_url(_text(where["location"]))
+    node = http_client.node_url(as_text(where["location"]))
     pid = without_hint(process_id)
     return http_client.post(node, {"path": f"/{pid}/schedule", "method": "POST", "body": message})
 
@@ -556,10 +550,3 @@ def _keep(msg: Message, opts: Opts) -> None:
     store = opts.get("store")
     if store is not None:
         cache.write(msg, store)
-
-
-def _int(value: Any, name: str) -> int:
-    try:
-        return int(_text(value)) if isinstance(value, str | bytes) else int(value)
-    except (TypeError, ValueError):
-        raise HyperbeamError(f"{name} must be an integer, not {value!r}", status=400) from None

@@ -12,6 +12,7 @@ Upstream: hb_http (get/3, post/4, request/5, http_response_to_httpsig/4).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,9 @@ _NOT_MESSAGE_HEADERS = frozenset(
     }
 )
 
+#: A signature input naming the status among its components.
+_SIGNED_STATUS = re.compile(r'"@?status"')
+
 _CLIENT: httpx.Client | None = None
 _CLIENT_LOCK = threading.Lock()
 
@@ -67,11 +71,11 @@ def response_message(res: httpx.Response) -> Message:
     }
     if res.content:
         http["body"] = res.content
-    signed_fields = http.get("signature-input", '"status"')
+    signed_status = _SIGNED_STATUS.search(http.get("signature-input", '"status"')) is not None
     converted: Message = commit.convert(from_httpsig(http), "structured@1.0", "tabm")
     if res.status_code >= 300:
         converted.setdefault("status", res.status_code)
-    elif "status" in converted and 'status"' not in signed_fields:
+    elif "status" in converted and not signed_status:
         # The server's status line, not part of the signed message (and its
         # hmac ID must not count it).
         del converted["status"]

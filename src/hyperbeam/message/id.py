@@ -118,7 +118,9 @@ def _fingerprint(value: Any) -> Hashable | None:
         return (kind, tuple(items))
     if kind is str or kind is bytes:
         return (kind, value) if len(value) <= _MEMO_MAX_BINARY else None
-    if kind is int or kind is float or kind is bool or value is None:
+    if kind is float:
+        return (kind, repr(value))  # 0.0 and -0.0 are equal, but encode apart
+    if kind is int or kind is bool or value is None:
         return (kind, value)
     return None
 

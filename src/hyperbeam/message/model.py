@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from hyperbeam.errors import CodecError
 from hyperbeam.message.ids import human_id
 
 Message: TypeAlias = dict[str, Any]
@@ -37,6 +38,20 @@ UNSET = Atom("unset")
 
 def is_message(value: object) -> bool:
     return isinstance(value, dict)
+
+
+def as_text(value: object) -> str:
+    """A value read as text: a binary decoded as UTF-8 (bad bytes replaced)."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def as_int(value: object, name: str) -> int:
+    """A value read as an integer (``12``, ``"12"``, ``b"12"``); a
+    :class:`~hyperbeam.errors.CodecError` (400) names ``name`` otherwise."""
+    try:
+        return int(as_text(value)) if isinstance(value, str | bytes) else int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise CodecError(f"{name} must be an integer, not {value!r}") from None
 
 
 def normalize_key(key: object) -> str:

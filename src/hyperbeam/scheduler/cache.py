@@ -24,21 +24,20 @@ def slot_path(process_id: str | bytes, slot: int | str) -> str:
     return join(ASSIGNMENTS, human_id(process_id), str(slot))
 
 
-def write(assignment: Message, store: Store, *, committed: bool = False) -> str:
+def write(assignment: Message, store: Store) -> str:
     """Write ``assignment`` and link it under its process and slot; the
-    message's cache path is returned. ``committed``: as for
-    :func:`hyperbeam.cache.write`. Upstream: dev_scheduler_cache:write/2."""
+    message's cache path is returned. Upstream: dev_scheduler_cache:write/2."""
     proc = assignment["process"]
     slot = int(assignment["slot"])
-    root = cache.write(assignment, store, committed=committed)
+    root = cache.write(assignment, store)
     cache.link(root, slot_path(proc, slot), store)
     return root
 
 
-def plan(assignment: Message, *, committed: bool = False, tabm: Tabm | None = None) -> list[Unit]:
+def plan(assignment: Message, *, tabm: Tabm | None = None) -> list[Unit]:
     """The writes of :func:`write`, for ``Store.apply`` (see
     :func:`hyperbeam.cache.plan`); the slot's link comes last."""
-    root, units = cache.plan(assignment, committed=committed, tabm=tabm)
+    root, units = cache.plan(assignment, tabm=tabm)
     where = slot_path(assignment["process"], int(assignment["slot"]))
     return [*units, (where, [("link", where, root.encode())])]
 

@@ -45,7 +45,7 @@ from typing import Any, Literal
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message.ids import human_id, native_id
-from hyperbeam.message.model import Message
+from hyperbeam.message.model import Message, as_text
 from hyperbeam.scheduler import cache as schedule_cache
 from hyperbeam.scheduler.assignment import next_hash_chain, sign_assignment
 from hyperbeam.store.base import Store
@@ -103,7 +103,7 @@ class SchedulerServer:
         else:
             slot, assignment = latest
             self._current = slot
-            self._chain = native_id(_text(assignment["hash-chain"]))
+            self._chain = native_id(as_text(assignment["hash-chain"]))
         self._durable = self._written = self._current
         self._durable_chain = self._chain
 
@@ -131,7 +131,7 @@ class SchedulerServer:
             )  # fmt: skip
             # The writes, made ready here: the commit (one thread at a time)
             # is then a few calls into the store.
-            plan = schedule_cache.plan(assignment, committed=True, tabm=tabm)
+            plan = schedule_cache.plan(assignment, tabm=tabm)
             units = self.store.prepare(plan)
         except Exception as exc:
             self._deliver(slot, generation, None, None, exc)
@@ -212,7 +212,7 @@ class SchedulerServer:
             with self._cond:
                 if self._generation == generation and last_slot > self._durable:
                     self._durable = last_slot
-                    self._durable_chain = native_id(_text(last["hash-chain"]))
+                    self._durable_chain = native_id(as_text(last["hash-chain"]))
                 self._cond.notify_all()
 
     def _fail(self, failure: BaseException) -> None:
@@ -287,7 +287,3 @@ class SchedulerRegistry:
     def processes(self) -> list[str]:
         """The processes with a running server. Upstream: get_processes/0."""
         return sorted(self._servers)
-
-
-def _text(value: object) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

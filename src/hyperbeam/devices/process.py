@@ -167,17 +167,16 @@ class ProcessDevice(Device):
             if live is not None and as_int(live.get("at-slot", -1), "at-slot") <= target:
                 state = live
             else:
-                status, state = self._load(base, target, opts)
+                status, state = self._load(pid, base, target, opts)
                 if status != "ok":
                     return status, state
             return self._compute_to(pid, state, target, workers, opts)
 
-    def _load(self, base: Message, target: int, opts: Opts) -> Result:
-        """The latest restorable state at or before ``target``, else the
-        initialized process. Upstream: ensure_loaded/3."""
+    def _load(self, pid: str, base: Message, target: int, opts: Opts) -> Result:
+        """The latest restorable state of ``pid`` at or before ``target``,
+        else the initialized process. Upstream: ensure_loaded/3."""
         if base.get("initialized") == "true":
             return "ok", base
-        pid = process_id(base, opts)
         store = opts.get("store")
         found = process_cache.latest(pid, store, "snapshot", target) if store else None
         if found is None:

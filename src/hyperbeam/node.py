@@ -15,6 +15,7 @@ from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.config import ConfigError, NodeConfig
 from hyperbeam.crypto.wallet import Wallet, load_or_create
 from hyperbeam.devices import cron, default_registry
+from hyperbeam.devices.process import ProcessDevice
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.http.render import SignedReplies
 from hyperbeam.process.workers import ProcessWorkers
@@ -22,6 +23,7 @@ from hyperbeam.scheduler.server import MODES, Mode, SchedulerRegistry
 from hyperbeam.store.base import Store, StoreChain
 from hyperbeam.store.gateway import GatewayClient, GatewayStore
 from hyperbeam.store.remote import RemoteNodeStore
+from hyperbeam.wasm.engine import Runtime
 
 log = logging.getLogger("hyperbeam")
 
@@ -42,6 +44,8 @@ class Node:
     schedulers: SchedulerRegistry | None = None
     #: The live state of processes and their one-at-a-time locks.
     workers: ProcessWorkers = field(default_factory=ProcessWorkers)
+    #: The WebAssembly engine and its compiled modules (made on first use).
+    wasm: Runtime | None = None
 
     def opts(self) -> dict[str, Any]:
         """Options for a resolution. Upstream: the node message."""
@@ -61,7 +65,18 @@ class Node:
             "scheduler_follow_redirects": self.config.scheduler_follow_redirects,
             "process_workers": self.workers,
             "process_cache_frequency": self.config.process_cache_frequency,
+            "process_snapshot_time": self.config.process_snapshot_time,
+            "wasm_runtime": self.wasm_runtime(),
+            "wasm_max_memory": self.config.wasm_max_memory,
+            "wasm_time_limit": self.config.wasm_time_limit,
         }
+
+    def wasm_runtime(self) -> Runtime:
+        """The node's WASM runtime; compiled modules are cached on disk in
+        ``<data-dir>/wasm-cache``."""
+        if self.wasm is None:
+            self.wasm = Runtime(self.config.data_dir / "wasm-cache", self.config.wasm_opt)
+        return self.wasm
 
     def http_opts(self) -> dict[str, Any]:
         """Options for resolutions started by HTTP requests: results are messages,
@@ -134,8 +149,11 @@ class Node:
             self.schedulers = SchedulerRegistry(local, self.wallet, mode=cast(Mode, mode))
 
     def close(self) -> None:
-        """Stop cron tasks, finish pending cache writes, then close the store."""
+        """Stop cron tasks, snapshot the live processes, finish pending cache
+        writes, then close the store."""
         cron.stop_all(self)
+        if self.store is not None:
+            checkpoint_processes(self)
         cache_control.BACKGROUND.drain()
         if self.store is not None:
             self.store.stop()
@@ -143,6 +161,20 @@ class Node:
     @property
     def address(self) -> str | None:
         return self.wallet.address if self.wallet is not None else None
+
+
+def checkpoint_processes(node: Node) -> None:
+    """Snapshot every process whose live state has none at its slot, so
+    the next start resumes them without recomputing."""
+    device = node.registry.get("process@1.0")
+    if not isinstance(device, ProcessDevice):
+        return
+    opts = node.opts()
+    for pid in node.workers.processes():
+        try:
+            device.checkpoint(pid, opts)
+        except Exception as exc:  # a failing process must not stop the shutdown
+            log.warning("could not snapshot %s on shutdown: %s", pid, exc)
 
 
 def build_store(config: NodeConfig) -> StoreChain:

@@ -202,7 +202,8 @@ def test_next_slot_costs_one_step_also_after_a_restart(
 
 def test_cache_frequency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With ``process_cache_frequency = 3`` only slots 0, 3, 6 carry a
-    snapshot; a new node computing slot 8 resumes from slot 6."""
+    snapshot while the node runs; stopping it snapshots its last state
+    (slot 7), from which a new node computing slot 8 resumes."""
     counter = CountingSteps(monkeypatch)
     first = start(tmp_path, process_cache_frequency=3)
     assert first.wallet is not None
@@ -221,9 +222,12 @@ def test_cache_frequency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     first.close()
     counter.steps = 0
     second = start(tmp_path, process_cache_frequency=3)
+    assert second.store is not None
+    assert process_cache.latest_snapshot(pid, second.store, 8)[0] == 7  # type: ignore[index]
+    assert process_cache.latest_snapshot(pid, second.store, 6)[0] == 6  # type: ignore[index]
     status, state = resolve(proc, {"path": "compute", "slot": 8}, second.opts())
     assert status == "ok" and state["already-seen"][:2] == [8, 8]
-    assert counter.steps == 2  # slots 7 and 8, from the snapshot of slot 6
+    assert counter.steps == 1  # slot 8, from the shutdown snapshot of slot 7
     second.close()
 
 

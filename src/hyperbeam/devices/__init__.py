@@ -13,6 +13,7 @@ from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.devices.cache import CacheDevice
 from hyperbeam.devices.cron import CronDevice
 from hyperbeam.devices.dedup import DedupDevice
+from hyperbeam.devices.json_iface import JsonIfaceDevice
 from hyperbeam.devices.lookup import LookupDevice
 from hyperbeam.devices.message import MessageDevice
 from hyperbeam.devices.meta import MetaDevice
@@ -24,11 +25,14 @@ from hyperbeam.devices.push import PushDevice
 from hyperbeam.devices.scheduler import SchedulerDevice
 from hyperbeam.devices.stack import StackDevice
 from hyperbeam.devices.test import TestDevice
+from hyperbeam.devices.wasi import WasiDevice
+from hyperbeam.devices.wasm import Wasm64Alias, WasmDevice
 
 BUILTIN_DEVICES: tuple[type[Device], ...] = (
     CacheDevice,
     CronDevice,
     DedupDevice,
+    JsonIfaceDevice,
     LookupDevice,
     MessageDevice,
     MetaDevice,
@@ -40,6 +44,9 @@ BUILTIN_DEVICES: tuple[type[Device], ...] = (
     SchedulerDevice,
     StackDevice,
     TestDevice,
+    WasiDevice,
+    WasmDevice,
+    Wasm64Alias,
 )
 
 

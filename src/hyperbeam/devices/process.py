@@ -23,10 +23,16 @@ those (and ``input-prefix`` defaulting to ``process``), then swapped back:
 ``snapshot``  (execution, in ``map`` mode) what a restore needs.
 ``push``      (push) deliver the outbox of a slot to its targets.
 
-The state after each slot is stored (``computed/<process>/slot/<n>``); every
-``process_cache_frequency`` slots (default 1) it carries a ``snapshot``, from
-which a later computation (also after a restart) resumes. One computation
-runs per process at a time, and the last state computed stays in memory.
+The state after each slot is stored (``computed/<process>/slot/<n>``). Some
+carry a ``snapshot``, from which a later computation (also after a restart)
+resumes: with ``process_cache_frequency`` N > 0, the slots that are
+multiples of N (upstream's rule, whose default is 1); with 0 (the default
+here), the first slot a node run computes and then one every
+``process_snapshot_time`` seconds, plus the last state of each process when
+the node stops (:meth:`ProcessDevice.checkpoint`). A WASM process's snapshot
+is its whole linear memory (tens of MB for AOS), so one per slot would cost
+more than the computation. One computation runs per process at a time, and
+the last state computed stays in memory.
 
 Upstream: dev_process.erl.
 """
@@ -54,7 +60,10 @@ log = logging.getLogger("hyperbeam.process")
 
 Opts = Mapping[str, Any]
 
-DEFAULT_CACHE_FREQUENCY = 1
+#: Slots between snapshots (0: by time instead). Upstream's default is 1.
+DEFAULT_CACHE_FREQUENCY = 0
+#: Seconds between the snapshots of a process when taken by time.
+DEFAULT_SNAPSHOT_TIME = 60.0
 
 #: Long computations log their progress every this many slots.
 PROGRESS_EVERY = 100
@@ -178,7 +187,7 @@ class ProcessDevice(Device):
         if base.get("initialized") == "true":
             return "ok", base
         store = opts.get("store")
-        found = process_cache.latest(pid, store, "snapshot", target) if store else None
+        found = process_cache.latest_snapshot(pid, store, target) if store else None
         if found is None:
             return self.init(base, opts)
         slot, snapshot = found
@@ -241,21 +250,52 @@ class ProcessDevice(Device):
         return "ok", after
 
     def _store(self, pid: str, slot: int, state: Message, opts: Opts) -> None:
-        """Store the state, with a snapshot every ``process_cache_frequency``
-        slots. Upstream: store_result/5."""
+        """Store the state, with a snapshot when it is due (see the module
+        doc). Upstream: store_result/5."""
         store = opts.get("store")
         if store is None:
             return
-        frequency = max(1, int(opts.get("process_cache_frequency", DEFAULT_CACHE_FREQUENCY)))
+        workers = workers_of(opts)
+        frequency = int(opts.get("process_cache_frequency") or DEFAULT_CACHE_FREQUENCY)
+        if frequency > 0:
+            due = slot % frequency == 0
+        else:
+            seconds = float(opts.get("process_snapshot_time") or DEFAULT_SNAPSHOT_TIME)
+            due = workers.seconds_since_snapshot(pid) >= seconds
+        self._write_state(pid, slot, state, due, opts)
+
+    def _write_state(self, pid: str, slot: int, state: Message, snapshot: bool, opts: Opts) -> None:
+        store = opts.get("store")
+        if store is None:
+            return
         stored = state
-        if slot % frequency == 0:
-            status, snapshot = self.snapshot(state, {}, opts)
+        if snapshot:
+            status, snap = self.snapshot(state, {}, opts)
             if status == "ok":
-                stored = {**state, "snapshot": snapshot}
+                stored = {**state, "snapshot": snap}
+                workers_of(opts).snapshotted(pid, slot)
+            else:
+                log.warning("could not snapshot slot %d of %s: %s", slot, pid, snap)
         try:
             process_cache.write(pid, slot, stored, store)
         except HyperbeamError as exc:
             log.warning("could not store slot %d of %s: %s", slot, pid, exc.reason)
+
+    def checkpoint(self, pid: str, opts: Opts) -> bool:
+        """Store a snapshot of the live state of ``pid`` if its slot has
+        none yet (the node calls this on every live process when it stops,
+        so a restart resumes without recomputing). Whether one was written."""
+        workers = workers_of(opts)
+        with workers.hold(pid):
+            state = workers.state(pid)
+            if state is None:
+                return False
+            slot = as_int(state.get("at-slot", -1), "at-slot")
+            if slot < 0 or workers.snapshot_slot(pid) == slot:
+                return False
+            log.info("snapshotting %s at slot %d", pid, slot)
+            self._write_state(pid, slot, state, True, opts)
+            return workers.snapshot_slot(pid) == slot
 
     # -- now, snapshot, push -------------------------------------------------------
 

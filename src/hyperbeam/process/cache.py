@@ -20,6 +20,8 @@ from hyperbeam.message.model import Message
 from hyperbeam.store.base import Store, join
 
 COMPUTED = "computed"
+#: Where states with a snapshot are indexed, by slot.
+SNAPSHOTS = "snapshot"
 
 
 def path(process_id: str | bytes, ref: int | str, *suffix: str) -> str:
@@ -31,13 +33,31 @@ def path(process_id: str | bytes, ref: int | str, *suffix: str) -> str:
 
 
 def write(process_id: str | bytes, slot: int, state: Message, store: Store) -> str:
-    """Store the state after ``slot``; its slot path is returned.
-    Upstream: dev_process_cache:write/4."""
+    """Store the state after ``slot``; its slot path is returned. A state
+    with a ``snapshot`` is also linked at ``computed/<process>/snapshot/<n>``
+    (the slot's own link keeps its first state: a snapshot taken later, at
+    shutdown, is found there). Upstream: dev_process_cache:write/4."""
     root = cache.write(state, store)
     slot_path = path(process_id, slot)
     cache.link(root, slot_path, store)
     cache.link(root, path(process_id, human_id(commit.id(state))), store)
+    if "snapshot" in state:
+        cache.link(root, join(COMPUTED, human_id(process_id), SNAPSHOTS, str(slot)), store)
     return slot_path
+
+
+def latest_snapshot(
+    process_id: str | bytes, store: Store, limit: int | None = None
+) -> tuple[int, Message] | None:
+    """The state with a snapshot of the highest slot (at most ``limit``)."""
+    found = latest(process_id, store, "snapshot", limit)
+    indexed = cache.list_numbered(join(COMPUTED, human_id(process_id), SNAPSHOTS), store)
+    best = max((s for s in indexed if limit is None or s <= limit), default=None)
+    if best is not None and (found is None or best > found[0]):
+        state = cache.read(join(COMPUTED, human_id(process_id), SNAPSHOTS, str(best)), store)
+        if isinstance(state, dict):
+            return best, state
+    return found
 
 
 def read(process_id: str | bytes, ref: int | str, store: Store) -> Message | None:

@@ -5,8 +5,11 @@ computed state in memory and serializes compute requests. Here a
 :class:`ProcessWorkers` holds, per process ID, a lock that one computation
 holds at a time, and the most recent state computed (with its private
 parts, such as a runtime's memory), so the next slot costs one step. The
-states of the least recently used processes are dropped past ``capacity``;
-they are then restored from the store.
+states of the least recently used processes are dropped past ``capacity``
+states, or past ``max_bytes`` of live runtime memory (what the objects in
+their private maps report through ``live_bytes()``, such as a WASM
+instance's linear memory); they are then restored from the store. It also
+remembers when each process was last snapshotted.
 
 Upstream: dev_process_worker (group/3, server/3, await/5).
 """
@@ -14,20 +17,46 @@ Upstream: dev_process_worker (group/3, server/3, await/5).
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from hyperbeam.message.model import Message
+from hyperbeam.message.private import private_of
 
 DEFAULT_CAPACITY = 256
+#: Live runtime memory kept for idle processes (bytes).
+DEFAULT_MAX_BYTES = 4 * 1024**3
+
+
+def live_bytes(state: Message) -> int:
+    """The runtime memory a state holds (its private objects' ``live_bytes()``)."""
+    total = 0
+    pending: list[Any] = [private_of(state)]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif hasattr(value, "live_bytes"):
+            try:
+                total += int(value.live_bytes())
+            except Exception:  # a closed runtime holds nothing
+                continue
+    return total
 
 
 class ProcessWorkers:
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self._locks: dict[str, threading.RLock] = {}
         self._states: OrderedDict[str, Message] = OrderedDict()
+        self._bytes: dict[str, int] = {}
+        self._snapshots: dict[str, tuple[int, float]] = {}
         self._guard = threading.Lock()
 
     @contextmanager
@@ -47,15 +76,43 @@ class ProcessWorkers:
             return found
 
     def keep(self, process_id: str, state: Message) -> None:
+        size = live_bytes(state)
         with self._guard:
             self._states[process_id] = state
             self._states.move_to_end(process_id)
-            while len(self._states) > self.capacity:
-                self._states.popitem(last=False)
+            self._bytes[process_id] = size
+            while len(self._states) > 1 and (
+                len(self._states) > self.capacity or sum(self._bytes.values()) > self.max_bytes
+            ):
+                dropped, _ = self._states.popitem(last=False)
+                self._bytes.pop(dropped, None)
 
     def forget(self, process_id: str) -> None:
         with self._guard:
             self._states.pop(process_id, None)
+            self._bytes.pop(process_id, None)
+
+    def processes(self) -> list[str]:
+        """The processes whose state is held."""
+        with self._guard:
+            return list(self._states)
+
+    def snapshotted(self, process_id: str, slot: int) -> None:
+        """Note that the state after ``slot`` was stored with a snapshot."""
+        with self._guard:
+            self._snapshots[process_id] = (slot, time.monotonic())
+
+    def snapshot_slot(self, process_id: str) -> int | None:
+        """The slot of the last snapshot stored in this run, if any."""
+        with self._guard:
+            found = self._snapshots.get(process_id)
+            return found[0] if found else None
+
+    def seconds_since_snapshot(self, process_id: str) -> float:
+        """Seconds since the last snapshot of this run (infinite before one)."""
+        with self._guard:
+            found = self._snapshots.get(process_id)
+        return float("inf") if found is None else time.monotonic() - found[1]
 
 
 #: For resolutions that run without a node (tests, ``hyperbeam resolve``).

@@ -67,7 +67,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
@@ -371,22 +371,29 @@ class BackgroundWriter:
     everything submitted is written; the node calls it when it stops."""
 
     def __init__(self, limit: int = 10_000) -> None:
-        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=limit)
+        self._queue: queue.Queue[Callable[[], None]] = queue.Queue(maxsize=limit)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def submit(self, args: tuple[Any, ...]) -> None:
+        """Write a resolution's messages and result (see :func:`maybe_store`)."""
+        self.run(lambda: _dispatch_write(*args))
+
+    def run(self, write: Callable[[], None]) -> None:
+        """Run ``write`` on the writer thread, after what was submitted before."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="cache-writer", daemon=True)
                 self._thread.start()
-        self._queue.put(args)  # blocks when the writer is far behind: back-pressure
+        self._queue.put(write)  # blocks when the writer is far behind: back-pressure
 
     def _run(self) -> None:
         while True:
-            args = self._queue.get()
+            write = self._queue.get()
             try:
-                _dispatch_write(*args)
+                write()
+            except Exception as exc:  # a failed write must not stop the writer
+                log.warning("a background write failed: %s", exc)
             finally:
                 self._queue.task_done()
 

@@ -66,6 +66,7 @@ class Node:
             "process_workers": self.workers,
             "process_cache_frequency": self.config.process_cache_frequency,
             "process_snapshot_time": self.config.process_snapshot_time,
+            "process_async_cache": self.config.process_async_cache,
             "wasm_runtime": self.wasm_runtime(),
             "wasm_max_memory": self.config.wasm_max_memory,
             "wasm_time_limit": self.config.wasm_time_limit,

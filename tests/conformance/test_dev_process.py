@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from hyperbeam.ao.resolve import NOT_FOUND, get, resolve
+from hyperbeam.cache_control import BACKGROUND
 from hyperbeam.config import NodeConfig
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.devices.process import ProcessDevice
@@ -213,6 +214,7 @@ def test_cache_frequency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert resolve(proc, {"path": "compute", "slot": 7}, first.opts())[0] == "ok"
     pid = human_id(commit.id(proc, "all"))
     assert first.store is not None
+    BACKGROUND.drain()  # states are stored on the background writer
     snapshots = [
         s
         for s in range(8)

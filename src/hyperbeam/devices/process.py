@@ -46,7 +46,7 @@ from typing import Any
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.path import term_to_path_parts
-from hyperbeam.cache_control import volatile
+from hyperbeam.cache_control import BACKGROUND, volatile
 from hyperbeam.devices.message import set_keys
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
@@ -265,6 +265,9 @@ class ProcessDevice(Device):
         self._write_state(pid, slot, state, due, opts)
 
     def _write_state(self, pid: str, slot: int, state: Message, snapshot: bool, opts: Opts) -> None:
+        """Store a state (with its snapshot, taken now), on the background
+        writer unless ``process_async_cache`` is false. Upstream: the
+        ``Writer`` of store_result/5."""
         store = opts.get("store")
         if store is None:
             return
@@ -276,10 +279,17 @@ class ProcessDevice(Device):
                 workers_of(opts).snapshotted(pid, slot)
             else:
                 log.warning("could not snapshot slot %d of %s: %s", slot, pid, snap)
-        try:
-            process_cache.write(pid, slot, stored, store)
-        except HyperbeamError as exc:
-            log.warning("could not store slot %d of %s: %s", slot, pid, exc.reason)
+
+        def write() -> None:
+            try:
+                process_cache.write(pid, slot, stored, store)
+            except HyperbeamError as exc:
+                log.warning("could not store slot %d of %s: %s", slot, pid, exc.reason)
+
+        if opts.get("process_async_cache", False):
+            BACKGROUND.run(write)
+        else:
+            write()
 
     def checkpoint(self, pid: str, opts: Opts) -> bool:
         """Store a snapshot of the live state of ``pid`` if its slot has

@@ -49,9 +49,21 @@ _MESSAGE_DEVICE = MessageDevice()
 
 
 def _as_message_get(name: Any, msg: Message, opts: Opts, default: Any = _NOT_FOUND) -> Any:
-    """``name`` read from ``msg`` as ``message@1.0`` would (``{as, dev_message, Msg}``)."""
-    base = {k: v for k, v in msg.items() if normalize_key(k) != "device"}
-    return ao.get(name, {**base, "device": _MESSAGE}, opts, default)
+    """``name`` (a key or a list of keys) read from ``msg`` as ``message@1.0``
+    would (``{as, dev_message, Msg}``): plain lookups, without a resolution.
+    Read that way, ``device`` is ``message@1.0`` itself."""
+    value: Any = msg
+    for part in name if isinstance(name, list) else [name]:
+        if isinstance(value, list | tuple):
+            value = normalize_keys(value)
+        if not isinstance(value, dict):
+            return default
+        if value is msg and normalize_key(part) == "device":
+            return _MESSAGE
+        status, value = _MESSAGE_DEVICE.get(part, value)
+        if status != "ok":
+            return default
+    return value
 
 
 def input_prefix(msg: Message, opts: Opts) -> Any:
@@ -74,9 +86,15 @@ def transform(msg: Message, name: Any, opts: Opts) -> Message | None:
     if stack == _NOT_FOUND:
         raise ResolutionError("the message has no valid device-stack")
     name = normalize_key(name)
-    status, dev = ao.resolve(stack, {"path": name}, opts)
-    if status != "ok":
-        return None
+    dev = (
+        _as_message_get(name, normalize_keys(stack), opts)
+        if isinstance(stack, list | dict)
+        else _NOT_FOUND
+    )
+    if dev == _NOT_FOUND:
+        status, dev = ao.resolve(stack, {"path": name}, opts)
+        if status != "ok":
+            return None
     return set_keys(
         msg,
         {

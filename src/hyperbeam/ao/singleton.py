@@ -8,6 +8,8 @@ A *singleton* request is a message whose ``path`` carries a whole program:
   part that is a message ID stays a bare ID string; otherwise an empty base
   message ``{}`` is put in front of the list.
 - ``part&k=v&flag`` adds keys to that part's message (``flag`` is ``True``).
+- ``key=value`` is ``{"path": key, key: value}`` (as later upstream versions
+  read it; aoconnect asks ``/compute/results=<slot>``).
 - ``part~device@1.0`` wraps it as :class:`~hyperbeam.ao.path.As`; a part that
   is only ``~device@1.0`` has an empty path and becomes the base itself.
 - ``(/nested/path)`` anywhere a part or value is expected is a
@@ -201,6 +203,9 @@ def _parse_part(part: str, depth: int) -> Any:
         return subpath
     sep, key, mods = _part(part, "&~+")
     msg: Message = {"path": key}
+    if "=" in key:  # `key=value`: the key, with its value in the message
+        name, _, value = key.partition("=")
+        msg = {"path": name, name: value}
     if sep is None:
         return msg
     if sep == "+":

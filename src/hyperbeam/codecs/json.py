@@ -97,6 +97,28 @@ def serialize(msg: Any) -> bytes:
     return to_json(from_message(msg))
 
 
+def embed_documents(tabm: Any) -> Any:
+    """``tabm`` with each nested ``{content-type: application/json, body}``
+    replaced by the JSON value its body holds, so that a JSON reply carries
+    such documents as JSON rather than as quoted text (their keys keep their
+    case, which message keys do not). Used for HTTP replies only; the codec
+    itself stays upstream's."""
+    if isinstance(tabm, list):
+        return [embed_documents(item) for item in tabm]
+    if not isinstance(tabm, dict):
+        return tabm
+    if set(tabm) == {"content-type", "body"} and _text_of(tabm["content-type"]) == CONTENT_TYPE:
+        try:
+            return decode_json(tabm["body"])
+        except CodecError:
+            return tabm
+    return {key: embed_documents(value) for key, value in tabm.items()}
+
+
+def _text_of(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def deserialize(data: str | bytes) -> Any:
     """JSON back to a rich message (a JSON string gives that string)."""
     decoded = from_json(data)

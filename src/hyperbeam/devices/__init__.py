@@ -13,6 +13,7 @@ from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.devices.cache import CacheDevice
 from hyperbeam.devices.cron import CronDevice
 from hyperbeam.devices.dedup import DedupDevice
+from hyperbeam.devices.genesis_wasm import GenesisWasmDevice
 from hyperbeam.devices.json_iface import JsonIfaceDevice
 from hyperbeam.devices.lookup import LookupDevice
 from hyperbeam.devices.message import MessageDevice
@@ -32,6 +33,7 @@ BUILTIN_DEVICES: tuple[type[Device], ...] = (
     CacheDevice,
     CronDevice,
     DedupDevice,
+    GenesisWasmDevice,
     JsonIfaceDevice,
     LookupDevice,
     MessageDevice,

@@ -16,8 +16,10 @@ pass 2
     {...}}``, and sets ``results``: ``data`` (``Output.data``, or ``Error``),
     ``outbox`` (``Messages`` numbered from 1, their ``Tags`` as keys, each
     with ``from-process`` and ``from-image`` added, for ``push@1.0``),
-    ``patches``, and ``json``, the response as AOS gave it (its
-    ``content-type`` is ``application/json``).
+    ``patches``, ``json``, the response as AOS gave it (its
+    ``content-type`` is ``application/json``), and ``raw``, the same, where
+    aoconnect's ``result`` reads it (a JSON reply embeds such documents as
+    JSON: see :func:`hyperbeam.codecs.json.embed_documents`).
 
 A call that trapped, or a response that is not such JSON, fails the slot
 with the reason.
@@ -68,7 +70,7 @@ class JsonIfaceDevice(Device):
 def message_json(message: Message, process: Message, block_height: Any) -> bytes:
     """The message as AOS reads it. Upstream: prep_call/3's message JSON."""
     props = message_to_json_struct(_denormalize(message))
-    props["Module"] = _text_or(process.get("image", ""))
+    props["Module"] = _text_or(process.get("image", process.get("module", "")))
     props["Block-Height"] = block_height
     return _encode(props)
 
@@ -149,6 +151,8 @@ def json_to_message(response: Message) -> Message:
         "patches": [_tags_to_map(p) for p in patches if isinstance(p, dict)],
         "data": _text_or(data),
         "json": {"content-type": "application/json", "body": _encode(response).decode()},
+        # Where aoconnect's `result` reads the response (a JSON reply embeds it).
+        "raw": {"content-type": "application/json", "body": _encode(response).decode()},
     }
 
 
@@ -197,7 +201,7 @@ def _from_process(outbox: Message, process: Any, opts: Opts) -> Message:
     if not isinstance(process, dict):
         return outbox
     pid = human_id(commit.id(process, "all"))
-    image = process.get("image", "")
+    image = process.get("image", process.get("module", ""))
     return {n: {**m, "from-process": pid, "from-image": _text_or(image)} for n, m in outbox.items()}
 
 

@@ -138,7 +138,7 @@ class ProcessDevice(Device):
     name = "process@1.0"
 
     def info(self, msg: Any, opts: Mapping[str, Any]) -> dict[str, Any]:
-        return {"exports": ["compute", "schedule", "slot", "now", "push", "snapshot"]}
+        return {"exports": ["compute", "schedule", "slot", "now", "push", "snapshot", "results"]}
 
     # -- scheduler keys ------------------------------------------------------------
 
@@ -344,6 +344,23 @@ class ProcessDevice(Device):
                 ],
             },
         )
+
+    @key("results")
+    def results(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
+        """A state's ``results``; with ``results: N`` in the request, those of
+        slot ``N`` (aoconnect reads ``/compute/results=<slot>``)."""
+        wanted = msg2.get("results") if isinstance(msg2, dict) else None
+        own = msg1.get("results", ao.NOT_FOUND)
+        if wanted is None or isinstance(wanted, dict):
+            return ("ok", own) if own != ao.NOT_FOUND else ("error", ao.NOT_FOUND)
+        slot = as_int(wanted, "results")
+        if own != ao.NOT_FOUND and msg1.get("at-slot") == slot:
+            return "ok", own
+        status, state = self.compute(msg1, {"path": "compute", "slot": slot}, opts)
+        if status != "ok" or not isinstance(state, dict):
+            return status, state
+        found = state.get("results", ao.NOT_FOUND)
+        return ("ok", found) if found != ao.NOT_FOUND else ("error", ao.NOT_FOUND)
 
     @key("push")
     def push(self, msg1: Message, msg2: Any, opts: Opts) -> Result:

@@ -27,6 +27,7 @@ from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.path import As
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.devices.process import as_process, ensure_process_key, process_id
+from hyperbeam.devices.scheduler import target_text
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id, is_id
@@ -48,7 +49,7 @@ def _type_of(msg: Any) -> Any:
 
 def split_target(raw: Any) -> str:
     """The process ID of a ``target`` that may carry ``?hint=...``."""
-    return as_text(raw).split("?", 1)[0].split("&", 1)[0]
+    return target_text(raw).split("?", 1)[0].split("&", 1)[0]
 
 
 class PushDevice(Device):

@@ -75,11 +75,28 @@ def _field(msg: Any, name: str, default: Any = ao.NOT_FOUND) -> Any:
     return default
 
 
+def _target(msg: Any) -> Any:
+    """A message's ``target`` as it is (an ANS-104 item's is 32 raw bytes)."""
+    return msg.get("target", ao.NOT_FOUND) if isinstance(msg, dict) else ao.NOT_FOUND
+
+
 def registry_of(opts: Opts) -> SchedulerRegistry:
     registry = opts.get("scheduler_registry")
     if not isinstance(registry, SchedulerRegistry):
         raise HyperbeamError("this node runs no scheduler", status=503)
     return registry
+
+
+def target_text(target: Any) -> str:
+    """A ``target`` as text: an ANS-104 item's is its 32 raw bytes, shown in
+    its 43-character form (as upstream's ``hb_util:human_id`` does)."""
+    if isinstance(target, str) and len(target) != 43:
+        raw = target.encode("utf-8", "surrogateescape")
+        if len(raw) == 32:
+            return human_id(raw)
+    if isinstance(target, bytes) and len(target) == 32:
+        return human_id(target)
+    return as_text(target)
 
 
 def process_id_of(msg: Message) -> str:
@@ -95,9 +112,9 @@ def find_target_id(msg1: Any, msg2: Any, opts: Opts) -> str:
     if it is a process, the ``process`` of the base (or, as upstream's
     ``many_clients`` benchmark sends it, of the request), the base if it is
     a process, else the request's ID. Upstream: find_target_id/3."""
-    target = _field(msg2, "target")
+    target = _target(msg2)
     if target != ao.NOT_FOUND:
-        return as_text(target)
+        return target_text(target)
     if _field(msg2, "type") == "Process":
         return process_id_of(msg2)
     for holder in (msg1, msg2):  # upstream looks at the base's only
@@ -281,9 +298,9 @@ class SchedulerDevice(Device):
         if _field(to_sched, "type") == "Process":
             process_id = process_id_of(to_sched)
         else:
-            target = _field(to_sched, "target")
+            target = _target(to_sched)
             process_id = (
-                as_text(target) if target != ao.NOT_FOUND else find_target_id(msg1, msg2, opts)
+                target_text(target) if target != ao.NOT_FOUND else find_target_id(msg1, msg2, opts)
             )
         try:
             only_committed = commit.with_only_committed(to_sched)

@@ -1,9 +1,10 @@
 """``wasm-64@1.0``: run a WebAssembly image (memory64 or 32-bit) on messages.
 
 ``init``
-    Loads the image named by ``<input-prefix>/image`` (an ID read from the
-    store or the gateway, a message whose ``body`` is the image, or the image
-    itself; else the message's own ``body``) and starts an instance. It lives
+    Loads the image named by ``<input-prefix>/image`` (or ``module``, as
+    legacy AO processes name it): an ID read from the store or the gateway,
+    a message whose ``body`` is the image, or the image itself; else the
+    message's own ``body``. Then it starts an instance, which lives
     at ``priv/<prefix>/instance``, beside ``import-resolver``, ``write`` and
     ``read``; ``prefix`` is the stack's ``output-prefix``. The module's
     constructors (``_initialize`` or ``__wasm_call_ctors``) run once here.
@@ -300,6 +301,8 @@ def _call(
 def _image(msg: Message, prefix: str, opts: Opts) -> bytes:
     """The image a message names. Upstream: the image lookup of init/3."""
     found = ws.lookup(msg, f"{prefix}/image" if prefix else "image", opts)
+    if found == NOT_FOUND:  # legacy AO processes name it `Module`
+        found = ws.walk(msg, ws.parts(prefix, "module"))
     if found == NOT_FOUND:
         body = ws.walk(msg, ["body"])
         if isinstance(body, bytes | str) and body:

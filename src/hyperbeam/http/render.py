@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from hyperbeam.codecs import ans104
+from hyperbeam.codecs import json as json_codec
 from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
 from hyperbeam.codecs.structured import from_message
 from hyperbeam.crypto.wallet import Wallet
@@ -34,6 +35,7 @@ from hyperbeam.message.private import is_private, private_of
 
 DEFAULT_CODEC = "httpsig@1.0"
 ANS104 = "ans104@1.0"
+JSON = "json@1.0"
 
 #: The ``content-type`` of a reply in each non-httpsig codec.
 CONTENT_TYPES = {"json@1.0": "application/json", ANS104: "application/ans104"}
@@ -102,12 +104,17 @@ def _ans104_request(body: bytes) -> Message:
 
 
 def reply_codec(request: Message) -> str:
-    """The codec a reply to ``request`` is encoded in. Upstream: accept_to_codec/2."""
-    named = _text(request.get("accept-codec", ""))
-    if named:
-        codec = named
+    """The codec a reply to ``request`` is encoded in: ``require-codec`` (a
+    codec or a media type, as aoconnect sends it), then ``accept-codec``, then
+    ``accept``. Upstream: accept_to_codec/2 (``require-codec`` is read by
+    later upstream versions)."""
+    for field in ("require-codec", "accept-codec"):
+        named = _text(request.get(field, "")).strip()
+        if not named:
+            continue
+        codec = _codec_of_media_type(named) or named
         if codec not in commit.available_codecs():
-            raise CodecError(f"unknown codec {codec!r} in accept-codec")
+            raise CodecError(f"unknown codec {named!r} in {field}")
         return codec
     for mime in _text(request.get("accept", "*/*")).split(","):
         kind, _, name = mime.split(";")[0].strip().partition("/")
@@ -118,6 +125,17 @@ def reply_codec(request: Message) -> str:
         elif kind == "device" and name in commit.available_codecs():
             return name
     return DEFAULT_CODEC
+
+
+def _codec_of_media_type(named: str) -> str | None:
+    """``application/json`` as ``json@1.0`` (any registered codec's type)."""
+    kind, _, name = named.split(";")[0].strip().partition("/")
+    if kind == "application" and name:
+        for codec, media in CONTENT_TYPES.items():
+            if media == named.split(";")[0].strip():
+                return codec
+        return name if "@" in name else f"{name}@1.0"
+    return None
 
 
 def _text(value: Any) -> str:
@@ -150,7 +168,10 @@ def encode(msg: Message, codec: str) -> Encoded:
         # reply's `status`) would not match the item's signature.
         signed = commit.with_only_committed(commit.with_only_committers(msg, signers))
         return named, ans104.serialize_message(commit.convert(signed, "tabm"))
-    body = commit.convert(msg, codec)
+    if codec == JSON:
+        body = json_codec.to_json(json_codec.embed_documents(commit.convert(msg, "tabm")))
+    else:
+        body = commit.convert(msg, codec)
     # Upstream also sends every non-map top-level field as a header.
     scalars = {k: v for k, v in msg.items() if not isinstance(v, dict | list)}
     extra = to_httpsig(from_message(scalars), wire_safe=True)

@@ -30,6 +30,11 @@
 ``terminate``
     Drops the instance.
 
+States that hold a live instance (the results of ``init``, ``compute`` and
+``normalize``) are never stored in the resolver's cache: read back, they
+would lack the instance. What is read from them (``results/output``, say)
+is stored as usual.
+
 Limits (node settings): ``wasm-max-memory`` bytes of memory per instance,
 ``wasm-time-limit`` seconds per call; past either the call fails with a
 clear reason instead of hanging or exhausting the node.
@@ -47,6 +52,7 @@ from typing import Any
 
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
+from hyperbeam.cache_control import volatile
 from hyperbeam.codecs.structured import to_bytes
 from hyperbeam.devices.message import set_keys
 from hyperbeam.devices.stack import input_prefix, output_prefix
@@ -118,7 +124,7 @@ class WasmDevice(Device):
             if instance.has_function(name):
                 _, state = _call(instance, name, [], state, opts)
                 break
-        return "ok", state
+        return volatile(("ok", state))
 
     # -- compute -------------------------------------------------------------------
 
@@ -149,8 +155,14 @@ class WasmDevice(Device):
             kind, value = "error", exc.reason
         results = state.get("results")
         results = dict(results) if isinstance(results, dict) else {}
-        return "ok", set_keys(
-            state, {"results": ws.put(results, ws.parts(prefix), {"type": kind, "output": value})}
+        return volatile(
+            (
+                "ok",
+                set_keys(
+                    state,
+                    {"results": ws.put(results, ws.parts(prefix), {"type": kind, "output": value})},
+                ),
+            )
         )
 
     # -- import --------------------------------------------------------------------
@@ -219,7 +231,7 @@ class WasmDevice(Device):
             )
         if "snapshot" in state:
             state = set_keys(state, {"snapshot": UNSET})
-        return "ok", state
+        return volatile(("ok", state))
 
     @key("terminate")
     def terminate(self, msg1: Message, msg2: Any, opts: Opts) -> Result:

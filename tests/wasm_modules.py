@@ -200,10 +200,10 @@ WASI_HELLO = b"hello"
 
 @cache
 def wasi_hello() -> bytes:
-    """A memory64 module whose ``hello() -> i32`` writes ``WASI_HELLO`` to
-    file descriptor 1 through ``wasi_snapshot_preview1.fd_write`` (one
-    64-bit iovec ``{u64 ptr, u64 len}``) and returns the errno; the count
-    written is left at offset 64 (u64)."""
+    """A memory64 module whose ``hello(i32 fd) -> i32`` writes ``WASI_HELLO``
+    to the file descriptor ``fd`` through ``wasi_snapshot_preview1.fd_write``
+    (one 64-bit iovec ``{u64 ptr, u64 len}`` at offset 0) and returns the
+    errno; ``fd_write`` leaves the count written at offset 64 (u64)."""
     return bytes(
         wasmtime.wat2wasm(
             f"""
@@ -212,10 +212,65 @@ def wasi_hello() -> bytes:
     (func $fd_write (param i32 i64 i64 i64) (result i32)))
   (memory (export "memory") i64 1)
   (data (i64.const 128) "{WASI_HELLO.decode()}")
-  (func (export "hello") (result i32)
+  (func (export "hello") (param $fd i32) (result i32)
     (i64.store (i64.const 0) (i64.const 128))
     (i64.store (i64.const 8) (i64.const {len(WASI_HELLO)}))
-    (call $fd_write (i32.const 1) (i64.const 0) (i64.const 1) (i64.const 64))))
+    (call $fd_write (local.get $fd) (i64.const 0) (i64.const 1) (i64.const 64))))
+"""
+        )
+    )
+
+
+#: The file ``wasi_files`` opens, and what it writes there.
+WASI_FILE = "/data/out.txt"
+WASI_FILE_TEXT = b"abcdef"
+
+
+@cache
+def wasi_files() -> bytes:
+    """A memory64 module whose ``files(i32 oflags) -> i32`` opens
+    ``WASI_FILE`` (``path_open`` with ``oflags``; 1 is ``O_CREAT``), writes
+    ``WASI_FILE_TEXT``, seeks to offset 2, reads 3 bytes into offset 300 and
+    closes the descriptor twice. The errno of each call is stored as an i32
+    from offset 400 (open, write, seek, read, close, close again); it
+    returns the descriptor, or the errno of ``path_open`` when that failed.
+    The counts written and read and the new offset are u64s at 64, 72, 80."""
+    return bytes(
+        wasmtime.wat2wasm(
+            f"""
+(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i64 i64 i32 i64 i64 i32 i64) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i64 i64 i64) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read"
+    (func $fd_read (param i32 i64 i64 i64) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_seek"
+    (func $fd_seek (param i32 i64 i32 i64) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+  (memory (export "memory") i64 1)
+  (data (i64.const 100) "{WASI_FILE}")
+  (data (i64.const 150) "{WASI_FILE_TEXT.decode()}")
+  (func (export "files") (param $oflags i32) (result i32)
+    (local $fd i32)
+    (i32.store (i64.const 400)
+      (call $path_open (i32.const 3) (i32.const 0) (i64.const 100) (i64.const {len(WASI_FILE)})
+        (local.get $oflags) (i64.const 0) (i64.const 0) (i32.const 0) (i64.const 200)))
+    (if (i32.load (i64.const 400)) (then (return (i32.load (i64.const 400)))))
+    (local.set $fd (i32.load (i64.const 200)))
+    (i64.store (i64.const 0) (i64.const 150))
+    (i64.store (i64.const 8) (i64.const {len(WASI_FILE_TEXT)}))
+    (i32.store (i64.const 404)
+      (call $fd_write (local.get $fd) (i64.const 0) (i64.const 1) (i64.const 64)))
+    (i32.store (i64.const 408)
+      (call $fd_seek (local.get $fd) (i64.const 2) (i32.const 0) (i64.const 72)))
+    (i64.store (i64.const 16) (i64.const 300))
+    (i64.store (i64.const 24) (i64.const 3))
+    (i32.store (i64.const 412)
+      (call $fd_read (local.get $fd) (i64.const 16) (i64.const 1) (i64.const 80)))
+    (i32.store (i64.const 416) (call $fd_close (local.get $fd)))
+    (i32.store (i64.const 420) (call $fd_close (local.get $fd)))
+    (local.get $fd)))
 """
         )
     )

@@ -126,7 +126,9 @@ def write(msg: Message | bytes | str, store: Store) -> str:
             known = None  # planning says what is wrong with it
         if known is not None and target.type(known) == "composite":
             return known
-    root, units = plan(msg)
+    # An uncommitted message's ID is the same in its TABM form: not computed twice.
+    uncommitted = isinstance(msg, dict) and "commitments" not in msg
+    root, units = plan(msg, root_id=known if uncommitted else None)
     try:
         # Dropping keys reset an hmac commitment: the ID is a new one.
         if known is not None and root != known and target.type(root) == "composite":
@@ -140,13 +142,14 @@ def write(msg: Message | bytes | str, store: Store) -> str:
 
 
 def plan(
-    msg: Message | bytes | str, *, tabm: Tabm | None = None
+    msg: Message | bytes | str, *, tabm: Tabm | None = None, root_id: str | None = None
 ) -> tuple[str, builtins.list[Unit]]:
     """Where :func:`write` puts ``msg``, and the writes that put it there
     (for :meth:`hyperbeam.store.base.Store.apply`). Planning reads no store,
     so it can run on any thread, ahead of the write. A caller that holds the
     message as a TABM of its committed keys only (one it has just signed)
-    passes it as ``tabm``, which saves finding them and converting."""
+    passes it as ``tabm``, which saves finding them and converting; one
+    that knows the message's ID passes it as ``root_id``."""
     if isinstance(msg, str | bytes | bytearray):
         units: builtins.list[Unit] = []
         return _plan_value(to_bytes(msg), [], units), units
@@ -157,7 +160,7 @@ def plan(
         tabm = commit.convert(commit.with_only_committed(strip_private(msg)), "tabm")
     units = []
     try:
-        root = _plan_value(strip_private(tabm), _commitment_ids(tabm), units)
+        root = _plan_value(strip_private(tabm), _commitment_ids(tabm), units, name=root_id)
     except CacheError:
         raise
     except Exception as exc:
@@ -195,6 +198,7 @@ def _plan_value(
     units: builtins.list[Unit],
     *,
     exact: bool = False,
+    name: str | None = None,
 ) -> str:
     """Plan the writes of one TABM value and return its path (inner values
     first). Upstream: do_write_message/4.
@@ -217,7 +221,7 @@ def _plan_value(
     device = value.get("device")
     if isinstance(device, dict):
         raise DeviceMapError("a message whose device is a message cannot be written")
-    group = _exact_id(value) if exact else message_id(value)
+    group = name or (_exact_id(value) if exact else message_id(value))
     ops = [("group", group, b"")]
     for key, sub in value.items():
         if is_private(key):

@@ -156,6 +156,8 @@ class Node:
         if self.store is not None:
             checkpoint_processes(self)
         cache_control.BACKGROUND.drain()
+        if self.wasm is not None:
+            self.wasm.close()
         if self.store is not None:
             self.store.stop()
 

@@ -22,6 +22,7 @@ from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.http import client
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
+from tests import wasm_modules
 from tests.conftest import RunningNode, start_node, stop_node
 from tests.processes import aos_image, aos_process
 
@@ -30,7 +31,7 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def aos_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
-    running = start_node(tmp_path_factory.mktemp("aos"))
+    running = start_node(tmp_path_factory.mktemp("aos"), "--set", "wasm-time-limit=3")
     yield running
     stop_node(running)
 
@@ -186,3 +187,48 @@ def test_aos_processes_message_each_other_through_push(
     ping = page["assignments"]["2"]["body"]
     assert ping["from-process"] == a and ping["action"] == "Ping"
     assert commit.signers(ping) == [operator.address]
+
+
+def run_image(node: RunningNode, image: bytes, function: str, params: list[Any]) -> tuple[str, Any]:
+    """POST ``/~wasm-64@1.0/init/compute/results``: start ``image``, call ``function``."""
+    return client.post(
+        node.url,
+        {
+            "path": "/~wasm-64@1.0/init/compute/results",
+            "function": function,
+            "parameters": params,
+            "image": image,
+        },
+        timeout=TIMEOUT,
+    )
+
+
+def test_hostile_modules_get_clear_errors_and_the_node_keeps_serving(
+    aos_node: RunningNode, operator: Wallet, user: Wallet, image_id: str
+) -> None:
+    pid = spawn(aos_node, operator, user, image_id)
+    assert data_at(aos_node, pid, send(aos_node, user, pid, "return 20+1")) == b"21"
+    status, ok = run_image(aos_node, wasm_modules.fac64(), "fac", [5.0])
+    assert status == "ok" and ok["type"] == "ok" and ok["output"] == [120.0], ok
+    # A module that traps, one that never ends (the node's limit is 3 s) and
+    # one that calls an import nothing answers: each call's result says why.
+    for image, function, params, reason in (
+        (wasm_modules.trap_module(), "boom", [], "unreachable"),
+        (wasm_modules.loop_module(), "spin", [], "ran past the time limit of 3 s"),
+        (wasm_modules.mystery_module(), "call_mystery", [1], "mystery.f"),
+    ):
+        status, res = run_image(aos_node, image, function, params)
+        assert status == "ok" and res["type"] == "error", (function, res)
+        assert reason in res["output"], (function, res)
+    # An image that is not WebAssembly is refused.
+    status, res = run_image(aos_node, b"this is not wasm", "fac", [5.0])
+    assert status == "error" and res["status"] == 422, res
+    assert "not WebAssembly" in str(res["body"]), res
+    # An AOS slot that never ends fails with the reason; other processes go on.
+    stuck = spawn(aos_node, operator, user, image_id)
+    slot = send(aos_node, user, stuck, "while true do end")
+    res = httpx.get(
+        f"{aos_node.url}/{stuck}~process@1.0/compute&slot={slot}/results/data", timeout=TIMEOUT
+    )
+    assert res.status_code == 500 and "time limit" in res.text, res.text
+    assert data_at(aos_node, pid, send(aos_node, user, pid, "return 20+2")) == b"22"

@@ -16,10 +16,10 @@ pass 2
     {...}}``, and sets ``results``: ``data`` (``Output.data``, or ``Error``),
     ``outbox`` (``Messages`` numbered from 1, their ``Tags`` as keys, each
     with ``from-process`` and ``from-image`` added, for ``push@1.0``),
-    ``patches``, ``json``, the response as AOS gave it (its
-    ``content-type`` is ``application/json``), and ``raw``, the same, where
-    aoconnect's ``result`` reads it (a JSON reply embeds such documents as
-    JSON: see :func:`hyperbeam.codecs.json.embed_documents`).
+    ``patches``, and ``raw``, the response as AOS gave it (its
+    ``content-type`` is ``application/json``), where aoconnect's ``result``
+    reads it (a JSON reply embeds such documents as JSON: see
+    :func:`hyperbeam.codecs.json.embed_documents`).
 
 A call that trapped, or a response that is not such JSON, fails the slot
 with the reason.
@@ -150,8 +150,8 @@ def json_to_message(response: Message) -> Message:
         "outbox": {str(n): _outbox_message(m) for n, m in enumerate(messages, start=1)},
         "patches": [_tags_to_map(p) for p in patches if isinstance(p, dict)],
         "data": _text_or(data),
-        "json": {"content-type": "application/json", "body": _encode(response).decode()},
-        # Where aoconnect's `result` reads the response (a JSON reply embeds it).
+        # The response as AOS gave it, where aoconnect's `result` reads it (a
+        # JSON reply embeds it as JSON).
         "raw": {"content-type": "application/json", "body": _encode(response).decode()},
     }
 

@@ -229,8 +229,15 @@ class ProcessDevice(Device):
             if status != "ok" or not isinstance(nxt, dict):
                 return "error", _failure(nxt, "get-schedule", current + 1)
             assignment, state = nxt["body"], as_process(nxt["state"])
-            status, computed = self._compute_slot(pid, state, assignment, opts)
+            try:
+                status, computed = self._compute_slot(pid, state, assignment, opts)
+            except BaseException:
+                workers.forget(pid)
+                raise
             if status != "ok":
+                # The failed step may have changed live runtime state (a WASM
+                # instance's memory): the next attempt starts from the store.
+                workers.forget(pid)
                 return "error", _failure(computed, "compute", current + 1)
             state = computed
             workers.keep(pid, state)

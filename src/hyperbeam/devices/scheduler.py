@@ -401,6 +401,10 @@ class SchedulerDevice(Device):
 
     def _fetch_after(self, msg1: Message, last: int, opts: Opts) -> list[Message]:
         process_id = find_target_id(msg1, {}, opts)
+        registry = opts.get("scheduler_registry")
+        server = registry.find(process_id) if isinstance(registry, SchedulerRegistry) else None
+        if server is not None and (recent := server.recent(last + 1)) is not None:
+            return [recent]
         store = opts.get("store")
         if store is not None:
             found = schedule_cache.read(process_id, last + 1, store)

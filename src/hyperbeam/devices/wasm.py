@@ -317,7 +317,7 @@ def _image(msg: Message, prefix: str, opts: Opts) -> bytes:
         found = ws.walk(msg, ws.parts(prefix, "module"))
     if found == NOT_FOUND:
         body = ws.walk(msg, ["body"])
-        if isinstance(body, bytes | str) and body:
+        if body != NOT_FOUND and isinstance(body, bytes | str) and body:
             return to_bytes(body)
         raise WasmError(f"No viable image found in {prefix or '.'}/image.", status=400)
     if isinstance(found, str) and is_human_id(found):
@@ -329,7 +329,7 @@ def _image(msg: Message, prefix: str, opts: Opts) -> bytes:
         found = loaded
     if isinstance(found, dict):
         body = ws.walk(found, ["body"])
-        if not isinstance(body, bytes | str) or not body:
+        if body == NOT_FOUND or not isinstance(body, bytes | str) or not body:
             raise WasmError("the image message has no body", status=400)
         return to_bytes(body)
     if isinstance(found, bytes | str):

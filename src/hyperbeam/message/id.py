@@ -26,6 +26,7 @@ from hyperbeam.codecs.structured import from_message, sort_keys, to_bytes
 from hyperbeam.errors import CodecError
 from hyperbeam.message.ids import human_id, is_id, sha256
 from hyperbeam.message.model import Atom, Message
+from hyperbeam.message.private import is_private
 
 #: How a request names commitments or committers: ``"all"``, ``"none"``, one
 #: ID or address, or a list of them (a numbered message is read as a list).
@@ -64,7 +65,8 @@ def unsigned_id(msg: Message) -> str:
     """
     if not isinstance(msg, dict):
         raise CodecError(f"cannot take the ID of a {type(msg).__name__}")
-    body = {k: v for k, v in msg.items() if k != "commitments"}
+    # Private keys never count (and their live objects cannot be fingerprinted).
+    body = {k: v for k, v in msg.items() if k != "commitments" and not is_private(k)}
     if "signature-input" in body:
         # A signature-input the message carries itself is not ours to use:
         # upstream relabels it (dev_codec_httpsig:find_id/1).

@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -53,6 +54,8 @@ from hyperbeam.store.base import Store
 log = logging.getLogger("hyperbeam.scheduler")
 
 Mode = Literal["local_confirmation", "aggressive", "disabled"]
+#: Written assignments a server keeps in memory for the computations that follow.
+RECENT_ASSIGNMENTS = 1024
 MODES: tuple[str, ...] = ("local_confirmation", "aggressive", "disabled")
 
 
@@ -91,6 +94,9 @@ class SchedulerServer:
         self.clock = clock or (lambda: int(time.time() * 1000))
         self._cond = threading.Condition()  # guards everything below
         self._pending: dict[int, _Slot] = {}
+        #: The latest assignments written, by slot (the process computing
+        #: them next reads them here rather than from the store).
+        self._recent: OrderedDict[int, Message] = OrderedDict()
         self._committing = False
         self._generation = 0
         self._load()
@@ -144,6 +150,14 @@ class SchedulerServer:
             return assignment
         self._commit_until(slot, generation)
         return assignment
+
+    def recent(self, slot: int) -> Message | None:
+        """The assignment of ``slot`` if it is durable and among the latest
+        written (``None`` otherwise: read the store)."""
+        with self._cond:
+            if slot > self._durable:
+                return None
+            return self._recent.get(slot)
 
     def info(self) -> dict[str, object]:
         return {"process": self.process_id, "current": self.current, "address": self.wallet.address}
@@ -201,7 +215,11 @@ class SchedulerServer:
                 first_slot, last_slot = self._written + 1, int(last["slot"])
                 self._written = last_slot
                 for slot_done in range(first_slot, last_slot + 1):
-                    del self._pending[slot_done]
+                    written = self._pending.pop(slot_done).assignment
+                    if written is not None:
+                        self._recent[slot_done] = written
+                while len(self._recent) > RECENT_ASSIGNMENTS:
+                    self._recent.popitem(last=False)
                 self._cond.notify_all()
             try:
                 self.store.flush()
@@ -247,6 +265,7 @@ class SchedulerServer:
         go on from the highest stored slot."""
         self._generation += 1
         self._pending.clear()
+        self._recent.clear()
         try:
             self._load()
         except Exception as exc:  # the store is failing: keep the last known position

@@ -81,11 +81,14 @@ class Runtime:
         self._lock = threading.Lock()
         self._compiling: dict[str, threading.Lock] = {}
         self._ticker: threading.Thread | None = None
+        self._stopped = threading.Event()
 
     # -- time limits -----------------------------------------------------------------
 
     def deadline_ticks(self, seconds: float) -> int:
         """Epoch ticks for a time limit (starting the ticker on first use)."""
+        if self._stopped.is_set():
+            raise WasmError("the WASM runtime is closed", status=503)
         self._start_ticker()
         return max(1, int(seconds / EPOCH_TICK))
 
@@ -98,9 +101,17 @@ class Runtime:
                 self._ticker.start()
 
     def _tick(self) -> None:
-        while True:
-            time.sleep(EPOCH_TICK)
+        while not self._stopped.wait(EPOCH_TICK):
             self.engine.increment_epoch()
+
+    def close(self) -> None:
+        """Stop the epoch ticker and drop the compiled modules (the node
+        calls this when it stops). Calls already running are not stopped."""
+        self._stopped.set()
+        if self._ticker is not None:
+            self._ticker.join(1)
+        with self._lock:
+            self._modules.clear()
 
     # -- modules ---------------------------------------------------------------------
 

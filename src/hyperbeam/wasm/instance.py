@@ -25,6 +25,7 @@ from typing import Any
 
 import wasmtime
 
+from hyperbeam.errors import HyperbeamError
 from hyperbeam.wasm import emscripten
 from hyperbeam.wasm.engine import Runtime, WasmError, _first_line
 
@@ -253,6 +254,12 @@ class WasmInstance:
             raise WasmTrap(f"calling {name}: longjmp with no setjmp to land on") from exc
         except wasmtime.WasmtimeError as exc:
             raise WasmTrap(f"calling {name}: {_first_line(exc)}") from exc
+        except HyperbeamError:
+            raise
+        except Exception as exc:  # an import failed unexpectedly
+            raise WasmTrap(
+                f"calling {name}: an import failed: {type(exc).__name__}: {exc}"
+            ) from exc
         finally:
             self._on_import = previous
         if result is None:

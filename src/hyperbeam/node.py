@@ -6,6 +6,7 @@ Upstream: hb_http_server:start/1 (the node message), hb_opts.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -26,6 +27,9 @@ from hyperbeam.store.remote import RemoteNodeStore
 from hyperbeam.wasm.engine import Runtime
 
 log = logging.getLogger("hyperbeam")
+
+#: Seconds a stopping node spends snapshotting its live processes.
+CHECKPOINT_BUDGET = 30.0
 
 
 @dataclass(slots=True)
@@ -166,14 +170,24 @@ class Node:
         return self.wallet.address if self.wallet is not None else None
 
 
-def checkpoint_processes(node: Node) -> None:
+def checkpoint_processes(node: Node, budget: float = CHECKPOINT_BUDGET) -> None:
     """Snapshot every process whose live state has none at its slot, so
-    the next start resumes them without recomputing."""
+    the next start resumes them without recomputing: the most recently used
+    first, for at most ``budget`` seconds (the others resume from their last
+    snapshot)."""
     device = node.registry.get("process@1.0")
     if not isinstance(device, ProcessDevice):
         return
     opts = node.opts()
-    for pid in node.workers.processes():
+    deadline = time.monotonic() + budget
+    pending = list(reversed(node.workers.processes()))
+    for done, pid in enumerate(pending):
+        if time.monotonic() > deadline:
+            log.warning(
+                "stopping without snapshots of %d processes (they resume from their last one)",
+                len(pending) - done,
+            )
+            return
         try:
             device.checkpoint(pid, opts)
         except Exception as exc:  # a failing process must not stop the shutdown

@@ -20,7 +20,7 @@ from hyperbeam.devices.process import ProcessDevice
 from hyperbeam.message import commit
 from hyperbeam.message.commit import match
 from hyperbeam.message.ids import human_id
-from hyperbeam.node import Node
+from hyperbeam.node import Node, checkpoint_processes
 from hyperbeam.process import cache as process_cache
 from hyperbeam.store.lmdb import LmdbStore
 
@@ -323,3 +323,21 @@ def test_find_latest_outputs(tmp_path: Path) -> None:
     slot, found = process_cache.latest(pid, store, None, 1) or (None, None)
     assert slot == 1 and match(msg1, found)  # type: ignore[arg-type]
     store.stop()
+
+
+def test_shutdown_snapshots_within_a_budget(tmp_path: Path) -> None:
+    """A stopping node snapshots its live processes, most recent first, for
+    at most its budget; those left resume from their last snapshot."""
+    node = start(tmp_path)
+    assert node.wallet is not None and node.store is not None
+    proc = dev_test_process(node.wallet)
+    pid = human_id(commit.id(proc, "all"))
+    for n in range(3):
+        schedule_test_message(node, proc, f"m{n}")
+    assert resolve(proc, {"path": "compute", "slot": 2}, node.opts())[0] == "ok"
+    assert process_cache.latest_snapshot(pid, node.store)[0] == 0  # type: ignore[index]
+    checkpoint_processes(node, budget=-1)  # no time at all: nothing written
+    assert process_cache.latest_snapshot(pid, node.store)[0] == 0  # type: ignore[index]
+    checkpoint_processes(node)
+    assert process_cache.latest_snapshot(pid, node.store)[0] == 2  # type: ignore[index]
+    node.close()

@@ -217,7 +217,10 @@ def test_state_export_and_restore(node: Node) -> None:
     assert get("results/output", msg3a, opts) == [4]
     status, snapshot = resolve(msg3a, "snapshot", opts)
     assert status == "ok"
-    assert isinstance(snapshot["body"], bytes) and len(snapshot["body"]) == 65536
+    # One page of memory, not all zeros: stored as its index and its bytes.
+    assert snapshot["memory-encoding"] == "nonzero-pages-64k"
+    assert snapshot["memory-size"] == 65536
+    assert isinstance(snapshot["body"], bytes) and len(snapshot["body"]) == 8 + 65536
 
     restored = {**msg0, **extras, "snapshot": snapshot}
     assert resolve(restored, "compute/results/output", opts) == ("ok", [4])
@@ -225,6 +228,26 @@ def test_state_export_and_restore(node: Node) -> None:
     assert status == "ok" and "snapshot" not in state
     status, counted = resolve({**state, "function": "calls", "parameters": []}, "compute", opts)
     assert status == "ok" and counted["results"]["output"] == [2]
+
+
+def test_restore_from_an_upstream_snapshot(node: Node) -> None:
+    """Upstream's snapshot is ``{body: <the whole memory>}``
+    (hb_beamr:serialize/1); it restores too."""
+    opts = node.opts()
+    msg0 = cache_wasm_image(node, wm.pow_module())
+    status, msg1 = resolve(msg0, "init", opts)
+    assert status == "ok"
+    extras = {"stdlib": {"my_lib": {"device": "Test-Device@1.0"}}}
+    status, once = resolve(
+        {**msg1, **extras, "function": "pow", "parameters": [3, 2]}, "compute", opts
+    )
+    assert status == "ok" and once["results"]["output"] == [9]
+    instance = once["priv"]["instance"]
+    upstream_style = {"body": instance.serialize()}
+    assert len(upstream_style["body"]) == 65536
+    restored = {**msg0, **extras, "function": "calls", "parameters": [], "snapshot": upstream_style}
+    status, counted = resolve(restored, "compute", opts)
+    assert status == "ok" and counted["results"]["output"] == [1]
 
 
 def test_normalize_without_instance_or_snapshot(node: Node) -> None:

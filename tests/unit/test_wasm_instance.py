@@ -234,6 +234,31 @@ def test_serialize_and_deserialize(runtime: Runtime) -> None:
     assert fresh.malloc(8) == after_snapshot  # the allocator resumes where it was
 
 
+def test_snapshot_pages_skip_zeros_and_restore_exactly(runtime: Runtime) -> None:
+    """``serialize_pages`` keeps only non-zero 64 KiB pages; restoring it
+    zeroes what the snapshot did not have, even where a fresh instance's
+    data segment wrote something (here "Hello, World!" at offset 66)."""
+    inst = WasmInstance(runtime, wm.grow_module())
+    assert inst.call("grow", [3]) == [1]
+    inst.write(2 * PAGE + 10, b"third page")
+    packed = inst.serialize_pages()
+    assert len(packed) == 8 + PAGE  # only page 2 is not all zeros
+    fresh = WasmInstance(runtime, wm.grow_module())
+    fresh.deserialize_pages(packed, inst.size())
+    assert fresh.size() == inst.size() and fresh.serialize() == inst.serialize()
+
+    hello = WasmInstance(runtime, wm.malloc_module())
+    hello.write(wm.HELLO_OFFSET, bytes(len(wm.HELLO)))
+    zeroed = hello.serialize_pages()
+    assert zeroed == b""  # all zeros now
+    other = WasmInstance(runtime, wm.malloc_module())
+    assert other.read(wm.HELLO_OFFSET, len(wm.HELLO)) == wm.HELLO
+    other.deserialize_pages(zeroed, hello.size())
+    assert other.read(wm.HELLO_OFFSET, len(wm.HELLO)) == bytes(len(wm.HELLO))
+    with pytest.raises(WasmError, match="cut short"):
+        other.deserialize_pages(packed[:-1], inst.size())
+
+
 def test_deserialize_grows_memory(runtime: Runtime) -> None:
     inst = WasmInstance(runtime, wm.grow_module())
     assert inst.call("grow", [2]) == [1]

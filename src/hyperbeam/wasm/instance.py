@@ -36,6 +36,7 @@ Value = int | float
 ImportHandler = Callable[[str, str, list[Value], str], Sequence[Value]]
 
 PAGE = 65536
+_ZERO_PAGE = bytes(PAGE)
 #: Default memory ceiling of an instance (bytes).
 DEFAULT_MAX_MEMORY = 4 * 1024**3
 #: Default time limit of one call (seconds).
@@ -353,6 +354,40 @@ class WasmInstance:
         """The whole linear memory. Upstream: hb_beamr:serialize/1."""
         return self.read(0, self.size())
 
+    def serialize_pages(self) -> bytes:
+        """The memory without its all-zero 64 KiB pages: each other page as
+        its index (8 bytes, little-endian) and its bytes. AOS's 70 MB memory
+        is about 2 MB this way. :meth:`deserialize_pages` reverses it."""
+        size, base = self.size(), self._base()
+        out: list[bytes] = []
+        for index in range(size // PAGE):
+            page = ctypes.string_at(base + index * PAGE, PAGE)
+            if page != _ZERO_PAGE:
+                out.append(struct.pack("<Q", index))
+                out.append(page)
+        return b"".join(out)
+
+    def deserialize_pages(self, packed: bytes, size: int) -> None:
+        """Put back a memory of ``size`` bytes from :meth:`serialize_pages`."""
+        if len(packed) % (PAGE + 8):
+            raise WasmError("the snapshot's pages are cut short")
+        self._grow_to(size)
+        base = self._base()
+        ctypes.memset(base, 0, size)
+        view = memoryview(packed)
+        for offset in range(0, len(packed), PAGE + 8):
+            (index,) = struct.unpack_from("<Q", view, offset)
+            if (index + 1) * PAGE > size:
+                raise WasmError(f"the snapshot has page {index}, past its memory size {size}")
+            ctypes.memmove(base + index * PAGE, bytes(view[offset + 8 : offset + 8 + PAGE]), PAGE)
+
+    def _grow_to(self, size: int) -> None:
+        current = self.size()
+        if size > current:
+            if size > self.max_memory:
+                raise WasmError(f"the snapshot ({size} bytes) is larger than the memory limit")
+            self._memory().grow(self.store, -(-(size - current) // PAGE))
+
     def globals(self) -> dict[str, Value]:
         """The exported mutable globals, by name."""
         out: dict[str, Value] = {}
@@ -366,13 +401,7 @@ class WasmInstance:
     def deserialize(self, memory: bytes, global_values: dict[str, Value] | None = None) -> None:
         """Put back a memory (and globals) from :meth:`serialize`; the memory
         grows to fit. Upstream: hb_beamr:deserialize/2."""
-        current = self.size()
-        if len(memory) > current:
-            if len(memory) > self.max_memory:
-                raise WasmError(
-                    f"the snapshot ({len(memory)} bytes) is larger than the memory limit"
-                )
-            self._memory().grow(self.store, -(-(len(memory) - current) // PAGE))
+        self._grow_to(len(memory))
         self.write(0, memory)
         for name, value in (global_values or {}).items():
             ext = self.exports.get(name)

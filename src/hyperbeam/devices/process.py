@@ -30,8 +30,8 @@ multiples of N (upstream's rule, whose default is 1); with 0 (the default
 here), the first slot a node run computes and then one every
 ``process_snapshot_time`` seconds, plus the last state of each process when
 the node stops (:meth:`ProcessDevice.checkpoint`). A WASM process's snapshot
-is its whole linear memory (tens of MB for AOS), so one per slot would cost
-more than the computation. One computation runs per process at a time, and
+holds its memory (about 2 MB for AOS), so one per slot would cost more than
+the computation. One computation runs per process at a time, and
 the last state computed stays in memory.
 
 Upstream: dev_process.erl.
@@ -272,9 +272,9 @@ class ProcessDevice(Device):
         self._write_state(pid, slot, state, due, opts)
 
     def _write_state(self, pid: str, slot: int, state: Message, snapshot: bool, opts: Opts) -> None:
-        """Store a state (with its snapshot, taken now), on the background
-        writer unless ``process_async_cache`` is false. Upstream: the
-        ``Writer`` of store_result/5."""
+        """Store a state (with its snapshot, taken now); on the background
+        writer when ``process_async_cache`` is true. Upstream: the ``Writer``
+        of store_result/5."""
         store = opts.get("store")
         if store is None:
             return

@@ -438,6 +438,17 @@ def test_error_result_loses_its_hashpath() -> None:
     assert "hashpath" not in result.get("priv", {})
 
 
+def test_pass_result_keeps_its_hashpath() -> None:
+    """**Deviation** from hb_ao.erl stage 9, which resets the hashpath of any
+    abnormal status: a ``pass`` (a stack's multipass asking for another
+    pass) keeps it, so the next pass does not hash the whole state again."""
+    again = {"n": 1, "priv": {"hashpath": "X/y"}}
+    dev = {"again": lambda: ("pass", again)}
+    status, result = resolve({"device": dev}, "again", OPTS)
+    assert status == "pass"
+    assert result["priv"]["hashpath"] == "X/y"
+
+
 def test_multi_part_path_stops_at_first_failure() -> None:
     """hb_ao.erl: do_resolve_many/2 (a non-``ok`` step ends the resolution)."""
     assert resolve({"a": {"b": "1"}}, "a/x/b", OPTS) == ("error", "not_found")

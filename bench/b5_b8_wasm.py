@@ -193,19 +193,20 @@ def b8b_stack(node: Node, seconds: float) -> float:
     return report("B8b AOS through the stack, Eval return 1+1", count, elapsed)
 
 
-def b8c_process(node: Node, count: int) -> float:
+def aos_schedule_requests(
+    node: Node, count: int
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """A new AOS process, created (slot 0) and computed, and ``count`` signed
+    schedule requests for Eval ``return <n> + 1`` messages to it; returns
+    (process, resolver options, requests)."""
     assert node.wallet is not None and node.store is not None
     wallet, opts = node.wallet, node.opts()
     image_id = cache.write({"body": aos_image()}, node.store.only("local") or node.store)
     proc = commit.commit(aos_process(wallet.address, image_id), wallet)
     pid = commit.id(proc, "all")
-
-    def schedule(body: dict[str, Any]) -> None:
-        request = commit.commit({"path": "schedule", "method": "POST", "body": body}, wallet)
-        status, res = resolve(proc, request, opts)
-        assert status == "ok", res
-
-    schedule(proc)
+    create = commit.commit({"path": "schedule", "method": "POST", "body": proc}, wallet)
+    status, res = resolve(proc, create, opts)
+    assert status == "ok", res
     assert resolve(proc, {"path": "compute", "slot": 0}, opts)[0] == "ok"
     evals = [
         commit.commit(
@@ -217,6 +218,11 @@ def b8c_process(node: Node, count: int) -> float:
     requests = [
         commit.commit({"path": "schedule", "method": "POST", "body": e}, wallet) for e in evals
     ]
+    return proc, opts, requests
+
+
+def b8c_process(node: Node, count: int) -> float:
+    proc, opts, requests = aos_schedule_requests(node, count)
     # Four clients schedule while one worker computes whatever is scheduled.
     start = time.perf_counter()
     done_scheduling = threading.Event()

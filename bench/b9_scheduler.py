@@ -80,6 +80,23 @@ def local(seconds: float, threads: int) -> float:
         return report(f"B9a local schedule, {threads} caller(s)", total, elapsed)
 
 
+def many_clients_message(operator: Wallet) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Upstream's ``many_clients`` request: a signed POST of
+    ``/~scheduler@1.0/schedule`` carrying the process and a signed body;
+    returns (process, request)."""
+    pmsg = commit.commit(scheduler_test_process(operator.address), operator)
+    msg1 = commit.commit(
+        {
+            "path": "/~scheduler@1.0/schedule",
+            "method": "POST",
+            "process": pmsg,
+            "body": commit.commit({"inner": "test"}, operator),
+        },
+        operator,
+    )
+    return pmsg, msg1
+
+
 def raw_post(msg: dict[str, Any]) -> bytes:
     headers, body = encode_request(msg)
     path = headers.get("path", "/~scheduler@1.0/schedule")
@@ -94,17 +111,7 @@ def over_http(seconds: float, clients: int, runs: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         node = start_node(Path(tmp), "--log-level", "warning")
         try:
-            operator = Wallet.load(node.data_dir / "wallet.json")
-            pmsg = commit.commit(scheduler_test_process(operator.address), operator)
-            msg1 = commit.commit(
-                {
-                    "path": "/~scheduler@1.0/schedule",
-                    "method": "POST",
-                    "process": pmsg,
-                    "body": commit.commit({"inner": "test"}, operator),
-                },
-                operator,
-            )
+            pmsg, msg1 = many_clients_message(Wallet.load(node.data_dir / "wallet.json"))
             request = raw_post(msg1)
             status, first = client.post(node.url, msg1)
             assert status == "ok", first

@@ -102,7 +102,7 @@ class HyperbeamApp:
             body = await _read_body(receive, self.node.config.max_body_bytes)
             loop = asyncio.get_running_loop()
             code, out_headers, payload = await loop.run_in_executor(
-                self.executor, self._handle, method, path, query, headers, body
+                self.executor, self.handle, method, path, query, headers, body
             )
         except Exception as exc:
             code, out_headers, payload = _error_response(exc, headers)
@@ -117,7 +117,7 @@ class HyperbeamApp:
             len(payload),
         )
 
-    def _handle(
+    def handle(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         """Decode, resolve, sign and encode one request, on a worker thread

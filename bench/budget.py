@@ -53,15 +53,15 @@ from hyperbeam.message import commit
 from hyperbeam.node import Node
 
 
-def per_call(label: str, func: Callable[[], Any], count: int) -> tuple[float, float]:
-    """Call ``func`` ``count`` times; (wall, thread CPU) per call, in ms."""
+def per_call(label: str, func: Callable[[], Any], count: int) -> float:
+    """Call ``func`` ``count`` times; the thread's CPU time per call, in ms."""
     start, cpu = time.perf_counter(), time.thread_time()
     for _ in range(count):
         func()
     wall, used = time.perf_counter() - start, time.thread_time() - cpu
     report(label, count, wall)
     print(f"  {used / count * 1000:.2f} ms of CPU per call")
-    return wall / count * 1000, used / count * 1000
+    return used / count * 1000
 
 
 def ceilings(label: str, cpu_ms: float, rsa_ms: float, target: float) -> None:
@@ -84,14 +84,13 @@ def main(seconds: float = 2.0) -> None:
             assert node.wallet is not None
             wallet, opts = node.wallet, node.opts()
             base = bytes(600)
-            rsa_wall, rsa = per_call("RSA-4096 sign", lambda: wallet.sign(base, "sha512"), 300)
-            del rsa_wall
+            rsa = per_call("RSA-4096 sign", lambda: wallet.sign(base, "sha512"), 300)
 
             proc = scheduler_test_process(wallet.address)
             message = commit.commit({"type": "Message", "test-key": "test-val"}, wallet)
             request = {"path": "schedule", "method": "POST", "body": message}
             count = max(100, int(seconds * 250))
-            _, cpu = per_call("B9a schedule", lambda: resolve(proc, request, opts), count)
+            cpu = per_call("B9a schedule", lambda: resolve(proc, request, opts), count)
             ceilings("B9a", cpu, rsa, 500)
 
             app = HyperbeamApp(node)
@@ -104,17 +103,17 @@ def main(seconds: float = 2.0) -> None:
                 code, _, reply = app.handle("POST", path, "", fields, body)
                 assert code == 200, reply
 
-            _, cpu = per_call("B9b HTTP handler", post, count)
+            cpu = per_call("B9b HTTP handler", post, count)
             ceilings("B9b", cpu, rsa, 500)
 
             evals = max(100, int(seconds * 100))
             aos, aos_opts, requests = aos_schedule_requests(node, evals)
             queue = iter(requests)
-            _, sched = per_call(
+            sched = per_call(
                 "B8c schedule an Eval", lambda: resolve(aos, next(queue), aos_opts), evals
             )
             slots = iter(range(1, evals + 1))
-            _, comp = per_call(
+            comp = per_call(
                 "B8c compute its slot",
                 lambda: resolve(aos, {"path": "compute", "slot": next(slots)}, aos_opts),
                 evals,

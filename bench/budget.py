@@ -4,19 +4,19 @@ Every scheduled message costs one RSA-4096 signature (its assignment), which
 OpenSSL computes without the GIL, plus Python work that holds the GIL. With
 two cores and one interpreter, two ceilings follow, whatever the threading:
 
-* GIL ceiling:  1 / (Python time per message): the Python of all messages
+* GIL ceiling:  1 / (the rest per message): the Python of all messages
   runs one at a time;
-* CPU ceiling:  2 cores / (RSA time + Python time per message).
+* CPU ceiling:  2 cores / (RSA time + the rest per message).
 
-Measured rates stay below the lower ceiling (B9a reaches about 70-80% of
-it): each return from a call that lets go of the GIL (the signature, LMDB,
-the disk flush) waits for the thread holding it.
+The rest is mostly Python; the few parts of it that let go of the GIL (the
+disk flush, LMDB calls, a WASM call) make the GIL ceiling a little low.
+Measured rates with many threads still stay below the lower ceiling (B9a
+reaches about 70-80% of it): each return from a call that lets go of the
+GIL waits for the thread holding it.
 
 Each workload runs one message at a time on one thread (no contention), and
 its CPU time (``time.thread_time``) is split into the RSA signature (timed
-alone, same key and size) and the rest. The rest is mostly Python; the few
-parts of it that let go of the GIL (the disk flush, LMDB calls, a WASM call)
-make the GIL ceiling below a little low:
+alone, same key and size) and the rest:
 
 1. B9a: schedule the pre-signed ``{type: Message, test-key: test-val}`` on one
    process (a durable signed assignment: verify, sign, store, flush);

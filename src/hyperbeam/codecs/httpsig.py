@@ -280,8 +280,8 @@ def from_httpsig(http: Mapping[str, Any]) -> Tabm:
     body = msg.get("body", b"")
     _, inline = inline_key(msg)
     headers = {k: v for k, v in msg.items() if k not in ("body", "body-keys")}
-    tabm: Tabm = _from_body(dict(headers), inline, headers.get("content-type"), body)
-    tabm = _ungroup_ids(tabm)
+    tabm: Tabm = decode_body(dict(headers), inline, headers.get("content-type"), body)
+    tabm = ungroup_ids(tabm)
     tabm = {
         k: v for k, v in tabm.items() if k not in ("signature", "signature-input", "commitments")
     }
@@ -293,7 +293,7 @@ def from_httpsig(http: Mapping[str, Any]) -> Tabm:
     return {k: v for k, v in tabm.items() if k not in hashpaths and k != "content-digest"}
 
 
-def _from_body(tabm: Tabm, inline: str, content_type: bytes | None, body: bytes) -> Tabm:
+def decode_body(tabm: Tabm, inline: str, content_type: bytes | None, body: bytes) -> Tabm:
     if not body:
         return tabm
     boundary = None
@@ -382,7 +382,7 @@ def unflatten(flat: Tabm) -> Tabm:
     return out
 
 
-def _ungroup_ids(msg: Tabm) -> Tabm:
+def ungroup_ids(msg: Tabm) -> Tabm:
     """Upstream: dev_codec_httpsig_conv:ungroup_ids/1."""
     raw = msg.get("ao-ids")
     if raw is None:
@@ -863,7 +863,7 @@ def committed_keys(tabm: Tabm, commitment_id: str) -> list[str]:
     if "ao-types" in signed:
         signed += implicit_keys({"ao-types": encoded.get("ao-types", b"")})
     if "content-digest" in signed:
-        signed += _committed_from_body(encoded)
+        signed += _committeddecode_body(encoded)
     return signed
 
 
@@ -884,7 +884,7 @@ def _encoded_once(tabm: Tabm) -> HttpMessage:
     return encoded
 
 
-def _committed_from_body(encoded: HttpMessage) -> list[str]:
+def _committeddecode_body(encoded: HttpMessage) -> list[str]:
     keys = ["body", "inline-body-key"]
     inline = encoded.get("inline-body-key")
     if inline:

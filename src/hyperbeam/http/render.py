@@ -22,9 +22,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-from hyperbeam.codecs import ans104
+from hyperbeam.codecs import ans104, received, rfc9421
 from hyperbeam.codecs import json as json_codec
-from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
+from hyperbeam.codecs.httpsig import to_httpsig
 from hyperbeam.codecs.structured import from_message
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.errors import CodecError, SignatureError
@@ -32,6 +32,7 @@ from hyperbeam.message import commit
 from hyperbeam.message.id import unsigned_id
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import is_private, private_of
+from hyperbeam.message.wire import to_rich
 
 DEFAULT_CODEC = "httpsig@1.0"
 ANS104 = "ans104@1.0"
@@ -44,11 +45,6 @@ CORS_HEADERS = {
     "access-control-allow-origin": "*",
     "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
 }
-
-#: Headers that describe the connection, not the message.
-TRANSPORT_HEADERS = frozenset(
-    {"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te"}
-)
 
 
 def request_message(
@@ -63,23 +59,25 @@ def request_message(
     """The request as one message: its decoded fields, the method and the path.
 
     An ANS-104 data item (``codec-device: ans104@1.0`` or ``content-type:
-    application/ans104``) is the body; anything else is an httpsig message.
-    A signed request must verify, and then only its committed fields count;
-    ``keep_signed`` is given the verified signed message (the node stores it,
-    so it can be read back by its ID). A ``path`` the message carries itself
-    wins over the URL's, as upstream.
+    application/ans104``) is the body; anything else is an httpsig message,
+    verified on the bytes that arrived (every signature, and every nested
+    signed message) and decoded once (:func:`hyperbeam.codecs.received.decode`);
+    a signed request keeps only its committed fields. ``keep_signed`` is
+    given the verified signed message (the node stores it, so it can be read
+    back by its ID). A ``path`` the message carries itself wins over the
+    URL's, as upstream.
     """
     if _is_ans104(headers):
         msg = _ans104_request(body)
     else:
-        http: dict[str, Any] = {k: v for k, v in headers.items() if k not in TRANSPORT_HEADERS}
-        if body:
-            http["body"] = body
-        msg = from_httpsig(http)
-        if commit.signers(msg):
-            if not commit.verify(msg):
-                raise SignatureError("the request's signature does not verify")
-            msg = commit.with_only_committed(msg)
+        fields = {k: v.encode("latin-1") for k, v in headers.items()}
+        derived: dict[str, bytes] = {}
+        if "signature" in fields and "signature-input" in fields:
+            sigs = rfc9421.parse(fields["signature"], fields["signature-input"])
+            where = rfc9421.Request(method, path, query, headers.get("host", ""))
+            derived = where.derived(sigs)
+        tabm, wires = received.decode(fields, body, derived)
+        msg = to_rich(tabm, wires)
     if keep_signed is not None and commit.signers(msg):
         keep_signed(msg)
     url_path = f"{path}?{query}" if query else path

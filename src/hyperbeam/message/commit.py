@@ -51,6 +51,7 @@ from hyperbeam.message.id import (
 )
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import is_private, private_of
+from hyperbeam.message.wire import wire_of
 
 DEFAULT_DEVICE = "httpsig@1.0"
 MatchMode: TypeAlias = Literal["strict", "only_present", "primary"]
@@ -326,6 +327,9 @@ def verify(
         return False
     if not ids:
         return True
+    wire = wire_of(msg)
+    if wire is not None and all(cid in wire.ids for cid in ids):
+        return wire.verify() is None  # on the bytes that arrived
     tabm = _to_tabm(msg)
     found = commitments_of(tabm)
     return all(_verify_one(tabm, cid, found[cid]) for cid in ids)
@@ -365,6 +369,9 @@ def committed(msg: Message, commitments: Selector = "all") -> list[str]:
     ids = commitment_ids(msg, None, commitments)
     if not ids:
         return []
+    wire = wire_of(msg)
+    if wire is not None and all(cid in wire.ids for cid in ids):
+        return list(wire.committed)
     tabm = _to_tabm(msg)
     found = commitments_of(tabm)
     per_commitment: list[list[str]] = []
@@ -384,6 +391,10 @@ def with_only_committed(msg: Message) -> Message:
     Upstream: hb_message:with_only_committed/2."""
     if not isinstance(msg, dict) or "commitments" not in msg:
         return msg
+    if wire_of(msg) is not None:
+        # Its hmac covers its signed components only: it still holds.
+        keep = {*committed(msg), "commitments", "priv"}
+        return {k: v for k, v in msg.items() if k in keep}
     keep = {*committed(msg), "commitments"}
     kept = {k: v for k, v in msg.items() if k in keep or normalize_key(k) in keep}
     if all(k in kept or k == "body-keys" for k in msg):

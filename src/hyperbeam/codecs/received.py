@@ -1,0 +1,394 @@
+"""Signed ``httpsig@1.0`` messages as they arrived: verified, decoded once, kept.
+
+:func:`decode` turns a received HTTP message (its fields and body) into a
+TABM without ever re-encoding it:
+
+- every signature of the message is checked on the received field values
+  and body (:mod:`hyperbeam.codecs.rfc9421`), and a message that does not
+  verify is refused with the reason;
+- the body is decoded once; a nested message that carries ``commitments``
+  is checked on its own received values the same way (its part's headers
+  and body), wherever its part sits and however its headers are ordered;
+- commitments are rebuilt from the signatures themselves: an RSA
+  commitment's ID is the sha-256 of its signature and its committer the
+  address of its ``keyid``, whatever the sender named them (clients
+  lower-case part names); the hmac commitment is computed over the same
+  received values (:func:`rfc9421.hmac_digest`);
+- a signed message keeps only the keys its signatures cover.
+
+Each signed message comes with its :class:`Wire`: the fields and body its
+signatures cover, exactly as received. A wire re-verifies without any
+encoding, is stored as one record (:meth:`Wire.to_record`) and serves the
+message again byte for byte (:meth:`Wire.http`).
+
+Upstream: dev_codec_httpsig_conv:from/1, commitments_from_signature/4,
+dev_codec_httpsig:committed/3, reset_hmac/1; hb_http:httpsig_to_tabm_singleton/3
+(which re-encodes the message to check it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hyperbeam.codecs import httpsig, rfc9421, sf
+from hyperbeam.codecs.structured import Tabm, implicit_keys, sort_keys
+from hyperbeam.errors import CodecError, SignatureError
+from hyperbeam.message.ids import human_id, sha256
+
+HTTPSIG = b"httpsig@1.0"
+
+#: Fields that describe the connection: they may be signed (and are then
+#: kept in the wire), but they are never keys of the message.
+TRANSPORT_FIELDS = frozenset(
+    {"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te"}
+)
+
+#: The first line of a wire record in the store.
+RECORD_MAGIC = b"hb-wire/1 "
+
+Path = tuple[str, ...]
+
+
+@dataclass(eq=False, slots=True)
+class Wire:
+    """What a signed message's signatures cover, as received.
+
+    ``fields`` holds lower-case names to raw values: every signed component
+    (derived ones under their ``@name``), ``signature``, ``signature-input``
+    and, when there is a body, the fields needed to read it back
+    (``content-type``, ``inline-body-key``). ``body`` is the body bytes when
+    ``content-digest`` is signed. ``nested`` is true for a message that
+    arrived as a part of another: its body is then a value (upstream does
+    not split a part's body), not an encoding of more keys.
+    """
+
+    fields: dict[str, bytes]
+    body: bytes | None
+    nested: bool
+    sigs: tuple[rfc9421.Signature, ...]
+    #: The keys of the message every signature covers (upstream's committed/3).
+    committed: tuple[str, ...] = ()
+    #: Commitment IDs: the signatures' and the hmac's.
+    ids: tuple[str, ...] = ()
+    _checked: str | None = field(default=None, repr=False)
+    _verified: bool = field(default=False, repr=False)
+
+    def verify(self) -> str | None:
+        """``None`` when every signature holds, else the reason (computed once)."""
+        if self._verified:
+            return None
+        if self._checked is not None:
+            return self._checked
+        for sig in self.sigs:
+            reason = rfc9421.verify(sig, self.fields, self.body)
+            if reason is not None:
+                self._checked = f"signature {sig.label!r}: {reason}"
+                return self._checked
+        self._verified = True
+        return None
+
+    def mark_verified(self) -> None:
+        """Record that every signature was checked (by the decoder)."""
+        self._verified = True
+
+    def http(self) -> tuple[dict[str, bytes], bytes]:
+        """The message as HTTP headers and body, as it arrived (derived
+        components are not headers and are left out)."""
+        headers = {k: v for k, v in self.fields.items() if not k.startswith("@")}
+        return headers, self.body or b""
+
+    def to_record(self) -> bytes:
+        """One store record: a first line naming the form, the fields as
+        ``name: value`` lines, a blank line, the body."""
+        kind = b"nested" if self.nested else b"message"
+        lines = [RECORD_MAGIC + kind]
+        lines += [k.encode("latin-1") + b": " + v for k, v in self.fields.items()]
+        head = b"\r\n".join(lines) + b"\r\n\r\n"
+        if self.body is None:
+            return head
+        return head + b"\x00" + self.body  # marks a body, even an empty one
+
+
+def is_record(raw: bytes) -> bool:
+    return raw.startswith(RECORD_MAGIC)
+
+
+def from_record(raw: bytes) -> tuple[Tabm, Wire]:
+    """The TABM and wire of a stored record (see :meth:`Wire.to_record`).
+    Nothing is verified: the record was verified before it was stored; call
+    :meth:`Wire.verify` to check it again."""
+    head, sep, rest = raw.partition(b"\r\n\r\n")
+    if not sep or not head.startswith(RECORD_MAGIC):
+        raise CodecError("not a wire record")
+    lines = head.split(b"\r\n")
+    nested = lines[0][len(RECORD_MAGIC) :] == b"nested"
+    fields: dict[str, bytes] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(b": ")
+        if not colon:
+            raise CodecError(f"bad line in a wire record: {line[:80]!r}")
+        fields[name.decode("latin-1")] = value
+    body = rest[1:] if rest.startswith(b"\x00") else None
+    tabm, wire = _decode(fields, body, nested=nested, check=False)
+    if wire is None:
+        raise CodecError("a wire record without a signature")
+    return tabm, wire
+
+
+# --- decoding ------------------------------------------------------------------------
+
+
+def decode(
+    fields: Mapping[str, bytes], body: bytes, derived: Mapping[str, bytes] | None = None
+) -> tuple[Tabm, list[tuple[Path, Wire]]]:
+    """Verify and decode a received HTTP message.
+
+    ``fields`` are its headers (lower-case names, repeated fields joined
+    with ``", "``), ``derived`` the values of the derived components its
+    signatures name (see :meth:`rfc9421.Request.derived`). Returns the
+    TABM (only its committed keys when it is signed, with its commitments)
+    and the wire of every signed message in it, by its path (``()`` for the
+    message itself). Raises :class:`SignatureError` (400) for a signature,
+    outer or nested, that does not verify.
+    """
+    merged = {**fields, **(derived or {})}
+    tabm, wire = _decode(merged, body, nested=False, check=True)
+    wires: list[tuple[Path, Wire]] = [] if wire is None else [((), wire)]
+    return _nested(tabm, (), wires), wires
+
+
+def _decode(
+    fields: Mapping[str, bytes], body: bytes | None, *, nested: bool, check: bool
+) -> tuple[Tabm, Wire | None]:
+    """One message's TABM and wire (``None`` when it is not signed). The
+    signatures are checked before anything else is read."""
+    sigs: list[rfc9421.Signature] = []
+    if "signature" in fields or "signature-input" in fields:
+        sigs = rfc9421.parse(fields.get("signature", b""), fields.get("signature-input", b""))
+    raw_body = body or b""
+    if check:
+        for sig in sigs:
+            reason = rfc9421.verify(sig, fields, raw_body)
+            if reason is not None:
+                raise SignatureError(f"the signature {sig.label!r} does not verify: {reason}")
+    if nested:
+        _, inline = httpsig.inline_key(fields)
+        tabm: Tabm = {k: v for k, v in fields.items() if not k.startswith("@")}
+        if body is not None:
+            tabm[inline] = body
+    else:
+        tabm = _decode_headers_and_body(fields, raw_body)
+    for key in ("signature", "signature-input", "commitments", "body-keys"):
+        tabm.pop(key, None)
+    for key in [k for k in tabm if k.startswith("hashpath") or k in TRANSPORT_FIELDS]:
+        tabm.pop(key)
+    if not nested:
+        tabm.pop("content-digest", None)
+    if not sigs:
+        return tabm, None
+    commitments = _commitments(sigs, fields)
+    covered = _committed(sigs, tabm, fields, raw_body)
+    kept = {k: v for k, v in tabm.items() if k in covered}
+    kept["commitments"] = commitments
+    wire = _wire(sigs, fields, body, nested, covered, commitments)
+    if check:
+        wire.mark_verified()
+    return kept, wire
+
+
+def _decode_headers_and_body(fields: Mapping[str, bytes], body: bytes) -> Tabm:
+    """Upstream's from/1 without its commitments: headers, the body's parts
+    (or the body under the inline key), ``ao-ids`` ungrouped."""
+    headers = {k: v for k, v in fields.items() if not k.startswith("@") and k != "body-keys"}
+    _, inline = httpsig.inline_key(headers)
+    tabm = httpsig.decode_body(dict(headers), inline, headers.get("content-type"), body)
+    return httpsig.ungroup_ids(tabm)
+
+
+def _nested(tabm: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tabm:
+    """``tabm`` with every nested message that carries commitments checked
+    on its received values and its commitments rebuilt (its wire added)."""
+    out: Tabm | None = None
+    for key, value in tabm.items():
+        if not isinstance(value, dict) or key == "commitments":
+            continue
+        inner = _nested(value, (*path, key), wires)
+        if isinstance(inner.get("commitments"), dict):
+            inner = _nested_signed(inner, (*path, key), wires)
+        if inner is not value:
+            out = dict(tabm) if out is None else out
+            out[key] = inner
+    return tabm if out is None else out
+
+
+def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tabm:
+    """A nested message with commitments, checked on its received values.
+
+    Its fields are its binaries as they arrived; a signed ``inline-body-key``
+    that the sender left out (as clients do once a message is committed) is
+    the one upstream's encoder would give it. When its body arrived split
+    into more parts, its signature cannot be checked on received bytes, and
+    the message is re-encoded as upstream would (``httpsig.verify_commitment``).
+    """
+    where = "/".join(path)
+    sigs = _commitment_signatures(msg["commitments"], where)
+    if not sigs:
+        return msg
+    fields = {k: v for k, v in msg.items() if isinstance(v, bytes)}
+    headers, inline = httpsig.inline_key(msg)
+    names = {name for sig in sigs for name in sig.names}
+    implied = [name for name in headers if name in names and name not in fields]
+    for name in implied:
+        fields[name] = headers[name]
+    body = msg.get(inline)
+    if "content-digest" in names and not isinstance(body, bytes):
+        return _nested_reencoded(msg, where)
+    fields["signature"] = sf.serialize_dictionary(
+        (sig.label, sf.binary_item(sig.value)) for sig in sigs
+    )
+    fields["signature-input"] = sf.serialize_dictionary(
+        (sig.label, sig.inner_list()) for sig in sigs
+    )
+    try:
+        tabm, wire = _decode(
+            fields, body if isinstance(body, bytes) else None, nested=True, check=True
+        )
+    except SignatureError as exc:
+        raise SignatureError(f"the message at {where!r}: {exc.reason}") from None
+    for name in implied:
+        tabm.pop(name, None)  # in the wire only: the message did not carry it
+    # Keys beside the signed ones (unsigned parts) stay, as upstream keeps them.
+    out = {**msg, **tabm}
+    if wire is not None:
+        wires.append((path, wire))
+    return out
+
+
+def _nested_reencoded(msg: Tabm, where: str) -> Tabm:
+    commitments = msg["commitments"]
+    for cid, commitment in list(commitments.items()):
+        if not isinstance(commitment, dict) or commitment.get("alg") == httpsig.HTTP_HMAC_ALG:
+            continue
+        if not httpsig.verify_commitment(msg, cid):
+            raise SignatureError(f"the message at {where!r} does not verify")
+    return msg
+
+
+def _commitment_signatures(commitments: Any, where: str) -> list[rfc9421.Signature]:
+    """The signatures a nested message's commitments carry (hmac ones repeat them)."""
+    if not isinstance(commitments, dict):
+        raise CodecError(f"the commitments of {where!r} must be a message")
+    found: dict[str, rfc9421.Signature] = {}
+    for commitment in commitments.values():
+        if not isinstance(commitment, dict):
+            raise CodecError(f"a commitment of {where!r} must be a message")
+        alg = commitment.get("alg", b"")
+        if alg == httpsig.HTTP_HMAC_ALG:
+            continue
+        raw_sig, raw_input = commitment.get("signature"), commitment.get("signature-input")
+        if not isinstance(raw_sig, bytes) or not isinstance(raw_input, bytes):
+            raise SignatureError(f"a commitment of {where!r} has no signature")
+        for sig in rfc9421.parse(raw_sig, raw_input):
+            if sig.alg is None or alg != sig.alg.encode("latin-1"):
+                raise SignatureError(
+                    f"a commitment of {where!r} says alg {alg!r} but its signature "
+                    f"input says {sig.alg!r}"
+                )
+            found[sig.label] = sig
+    return list(found.values())
+
+
+# --- commitments and committed keys -------------------------------------------------
+
+
+def _commitments(sigs: list[rfc9421.Signature], fields: Mapping[str, bytes]) -> Tabm:
+    """Upstream's commitments_from_signature/4 and reset_hmac/1, over the
+    received values: one commitment per signature, and the hmac."""
+    out: Tabm = {}
+    for sig in sigs:
+        commitment: Tabm = {
+            name: fields.get(name, b"") for name in sig.names if name.startswith("hashpath")
+        }
+        commitment.update(
+            {
+                "commitment-device": HTTPSIG,
+                "committer": sig.committer.encode("ascii"),
+                "alg": (sig.alg or "").encode("latin-1"),
+                "signature": sig.signature_member(),
+                "signature-input": sig.input_member(),
+            }
+        )
+        out[human_id(sha256(sig.value))] = commitment
+    ordered = sorted(sigs, key=lambda sig: sig.label.encode("latin-1"))
+    hmac_commitment: Tabm = {
+        "signature": sf.serialize_dictionary(
+            (sig.label, sf.binary_item(sig.value)) for sig in ordered
+        ),
+        "signature-input": sf.serialize_dictionary(
+            (sig.label, sig.inner_list()) for sig in ordered
+        ),
+        "commitment-device": HTTPSIG,
+        "alg": httpsig.HTTP_HMAC_ALG,
+    }
+    out[human_id(rfc9421.hmac_digest(sigs, fields))] = hmac_commitment
+    return out
+
+
+def _committed(
+    sigs: list[rfc9421.Signature], tabm: Tabm, fields: Mapping[str, bytes], body: bytes
+) -> set[str]:
+    """The keys of ``tabm`` every signature covers. Upstream: dev_codec_httpsig:committed/3."""
+    covered: set[str] | None = None
+    for sig in sigs:
+        keys = {"signature", "signature-input", *(n.removeprefix("@") for n in sig.names)}
+        if "ao-types" in keys:
+            keys.update(implicit_keys({"ao-types": fields.get("ao-types", b"")}))
+        if "content-digest" in keys:
+            _, inline = httpsig.inline_key(fields)
+            keys.update(("body", "inline-body-key", inline))
+            keys.update(_body_keys(tabm, fields))
+        covered = keys if covered is None else covered & keys
+    return covered or set()
+
+
+def _body_keys(tabm: Tabm, fields: Mapping[str, bytes]) -> Iterator[str]:
+    """The top-level keys a multipart body brought (every map, and each
+    binary that is not a header)."""
+    for key, value in tabm.items():
+        if isinstance(value, dict) or key not in fields:
+            yield key
+
+
+def _wire(
+    sigs: list[rfc9421.Signature],
+    fields: Mapping[str, bytes],
+    body: bytes | None,
+    nested: bool,
+    covered: set[str],
+    commitments: Tabm,
+) -> Wire:
+    names = [name for sig in sigs for name in sig.names]
+    keep: dict[str, bytes] = {}
+    for sig in sigs:
+        for item in sig.components:
+            name = rfc9421.component_name(item)
+            for key in (rfc9421.derived_key(item), name.removeprefix("@")):
+                if key in fields:
+                    keep[key] = fields[key]
+    signed_body = "content-digest" in names
+    if signed_body:
+        for extra in ("content-type", "inline-body-key"):
+            if extra in fields:
+                keep[extra] = fields[extra]
+    keep["signature"] = fields["signature"]
+    keep["signature-input"] = fields["signature-input"]
+    return Wire(
+        fields=keep,
+        body=body if signed_body else None,
+        nested=nested,
+        sigs=tuple(sigs),
+        committed=tuple(sort_keys(covered)),
+        ids=tuple(commitments),
+    )

@@ -68,25 +68,33 @@ _SCOPE_INDEX = re.compile(r"[+-]?[0-9]+")
 # --- from: request message -> messages -------------------------------------
 
 
-def from_request(msg: Message | str | bytes) -> list[Any]:
+def from_request(msg: Message | str | bytes, *, decoded: bool = False) -> list[Any]:
     """The messages a singleton request asks to resolve, in order.
 
     ``msg`` is a request message with a ``path`` (its other keys are headers
     and apply to the messages as described in the module docs), or a bare
     path. The first element is the base: a message, an ID string, an
     :class:`As` or a :class:`Subresolve`. Upstream: hb_singleton:from/1.
+
+    ``decoded`` says the request's values come from the structured codec
+    already (as the node's HTTP edge decodes them): its nested messages and
+    lists are then used as they are, not converted again, so they keep
+    their identity (and the wire they arrived in).
     """
     if isinstance(msg, str | bytes):
         msg = {"path": msg}
     if not isinstance(msg, dict):
         raise PathError(f"a singleton request must be a message, not {type(msg).__name__}")
+    trusted = (
+        frozenset(id(v) for v in msg.values() if isinstance(v, dict | list)) if decoded else None
+    )
     try:
-        return _from(msg, 0)
+        return _from(msg, 0, trusted)
     except RecursionError:
         raise PathError("request is nested too deeply") from None
 
 
-def _from(raw: Message, depth: int) -> list[Any]:
+def _from(raw: Message, depth: int, trusted: frozenset[int] | None = None) -> list[Any]:
     if depth > MAX_NESTING_DEPTH:
         raise PathError(f"subpaths are nested deeper than {MAX_NESTING_DEPTH} levels")
     path = _text(raw.get("path", ""), "path")
@@ -97,7 +105,7 @@ def _from(raw: Message, depth: int) -> list[Any]:
     steps = _normalize_base(steps)
     typed = _apply_types(keys, depth)
     scoped = _group_scoped(typed, len(steps))
-    return _build(steps, scoped)
+    return _build(steps, scoped, trusted or frozenset())
 
 
 def _text(value: Any, what: str) -> str:
@@ -303,13 +311,13 @@ def _group_scoped(typed: Message, count: int) -> list[Message]:
     return [{**global_keys, **scoped.get(n, {})} for n in range(1, count + 1)]
 
 
-def _build(steps: list[Any], scoped: list[Message]) -> list[Any]:
+def _build(steps: list[Any], scoped: list[Message], trusted: frozenset[int]) -> list[Any]:
     out: list[Any] = []
     for step, extra in zip(steps, scoped, strict=True):
         if isinstance(step, As) and isinstance(step.msg, dict) and step.msg.get("path") == "":
-            out.append(As(step.device, _structured({**step.msg, **extra})))
+            out.append(As(step.device, _structured({**step.msg, **extra}, trusted)))
         elif isinstance(step, dict):
-            out.append(_structured({**step, **extra}))
+            out.append(_structured({**step, **extra}, trusted))
         else:
             # IDs, subresolutions and devices applied to a key take no extra keys.
             out.append(step)
@@ -319,15 +327,16 @@ def _build(steps: list[Any], scoped: list[Message]) -> list[Any]:
 # --- the structured@1.0 round trip upstream applies to each step -------------
 
 
-def _structured(msg: Message) -> Message:
+def _structured(msg: Message, trusted: frozenset[int] = frozenset()) -> Message:
     """Normalize a step message as upstream's structured codec round trip does.
 
     Keys are lowercased, private and regenerated keys are dropped (a non-empty
     ``priv`` map is kept), ``ao-types`` is applied to the text values it types
-    and removed, and keys holding their ``#tx{}`` default are dropped.
+    and removed, and keys holding their ``#tx{}`` default are dropped. Values
+    in ``trusted`` (by identity: converted already) are kept as they are.
     """
     priv = msg.get("priv")
-    out = _codec_roundtrip({k: v for k, v in msg.items() if k != "priv"})
+    out = _codec_roundtrip({k: v for k, v in msg.items() if k != "priv"}, trusted)
     if isinstance(priv, dict) and priv:
         out["priv"] = priv
     return out
@@ -345,25 +354,27 @@ def _normalized(msg: Message) -> Message:
     return {name: value for name, _, value in ordered}
 
 
-def _codec_roundtrip(msg: Message) -> Message:
+def _codec_roundtrip(msg: Message, trusted: frozenset[int] = frozenset()) -> Message:
     norm = {
-        key: _roundtrip_value(value)
+        key: _roundtrip_value(value, trusted)
         for key, value in _normalized(msg).items()
         if key not in _REGEN_KEYS and not is_private(key)
     }
     try:
-        return structured.to_message(norm)
+        return structured.to_message(norm, deep=False)
     except CodecError as exc:
         raise PathError(exc.reason) from None
 
 
-def _roundtrip_value(value: Any) -> Any:
+def _roundtrip_value(value: Any, trusted: frozenset[int]) -> Any:
+    if id(value) in trusted:
+        return value
     if isinstance(value, dict):
         if not value or (len(value) == 1 and "priv" in value):
             return {}
-        return _codec_roundtrip(value)
+        return _codec_roundtrip(value, trusted)
     if isinstance(value, list):
-        return [_roundtrip_value(item) for item in value]
+        return [_roundtrip_value(item, trusted) for item in value]
     return value
 
 

@@ -1090,7 +1090,14 @@ def committed_keys(msg: Message, commitment_id: str | bytes) -> list[str]:
     if not verify_commitment(msg, commitment_id):
         return []
     skipped = ("commitments", "committer", "alg")
-    item = to_item({k: v for k, v in tabm.items() if k not in skipped})
+    return committed_of(to_item({k: v for k, v in tabm.items() if k not in skipped}), tabm)
+
+
+def committed_of(item: DataItem, tabm: Mapping[str, Any]) -> list[str]:
+    """The keys of ``tabm`` (the message of ``item``) that the item's
+    signature covers: its tags' keys, its nested messages, the implicit keys
+    of a signed ``ao-types`` and the item's own fields."""
+    nested = [k for k, v in tabm.items() if isinstance(v, Mapping)]
     tag_keys = [_tag_key(name) for name, _ in item.tags]
     implicit = _implicit_keys(tabm) if "ao-types" in tabm else []
     return [*tag_keys, *nested, *implicit, *_COMMITTED_FIELDS]

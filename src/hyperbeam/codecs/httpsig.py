@@ -85,9 +85,10 @@ def to_httpsig(tabm: Tabm, *, wire_safe: bool = False) -> HttpMessage:
     With ``wire_safe``, a top-level key that is not a valid header name, or a
     value that a header cannot carry unchanged (line breaks, control bytes,
     edge whitespace), goes into the multipart body instead, so the message can
-    be sent as a real HTTP response. The decoded message is the same; only
-    the encoding (and so the hmac over it) differs from upstream's, which
-    would emit a broken header.
+    be sent as a real HTTP response; and a ``body-keys`` longer than a header
+    may be (4 KiB; a schedule page names thousands of parts) is left out.
+    The decoded message is the same; only the encoding (and so the hmac over
+    it) differs from upstream's, which would emit a broken header.
 
     The result keeps ``body-keys`` and, when there is a body, adds
     ``content-digest`` next to it. If the TABM carries an hmac commitment with
@@ -173,7 +174,12 @@ def _do_to(tabm: Tabm, headers: HttpMessage, inline: str, wire_safe: bool) -> Ht
                 parts.append((key, encode_body_part(key, value, inline)))
         boundary = boundary_from_parts(part for _, part in parts)
         delimited = CRLF.join(b"--" + boundary + CRLF + part for _, part in parts)
-        out["body-keys"] = encode_body_keys(key for key, _ in parts)
+        body_keys = encode_body_keys(key for key, _ in parts)
+        # The parts name themselves: decoders (ours and upstream's) rebuild
+        # body-keys from them, and no signature covers it. A long one would
+        # only break clients' header limits (Node's fetch: 16 KiB in all).
+        if not wire_safe or len(body_keys) <= MAX_HEADER_LENGTH:
+            out["body-keys"] = body_keys
         out["content-type"] = b'multipart/form-data; boundary="' + boundary + b'"'
         out["body"] = delimited + CRLF + b"--" + boundary + b"--"
     if out.get("body"):

@@ -32,12 +32,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hyperbeam.codecs import httpsig, rfc9421, sf
+from hyperbeam.codecs import ans104, httpsig, rfc9421, sf
 from hyperbeam.codecs.structured import Tabm, implicit_keys, sort_keys
 from hyperbeam.errors import CodecError, SignatureError
 from hyperbeam.message.ids import human_id, sha256
 
 HTTPSIG = b"httpsig@1.0"
+HTTPSIG_CODEC = "httpsig@1.0"
+ANS104_CODEC = "ans104@1.0"
 
 #: Fields that describe the connection: they may be signed (and are then
 #: kept in the wire), but they are never keys of the message.
@@ -55,7 +57,8 @@ Path = tuple[str, ...]
 class Wire:
     """What a signed message's signatures cover, as received.
 
-    ``fields`` holds lower-case names to raw values: every signed component
+    For ``ans104@1.0`` (``codec``) it is the data item itself, in ``body``.
+    For ``httpsig@1.0``, ``fields`` holds lower-case names to raw values: every signed component
     (derived ones under their ``@name``), ``signature``, ``signature-input``
     and, when there is a body, the fields needed to read it back
     (``content-type``, ``inline-body-key``). ``body`` is the body bytes when
@@ -72,6 +75,7 @@ class Wire:
     committed: tuple[str, ...] = ()
     #: Commitment IDs: the signatures' and the hmac's.
     ids: tuple[str, ...] = ()
+    codec: str = HTTPSIG_CODEC
     _checked: str | None = field(default=None, repr=False)
     _verified: bool = field(default=False, repr=False)
 
@@ -80,6 +84,9 @@ class Wire:
         if self._verified:
             return None
         if self._checked is not None:
+            return self._checked
+        if self.codec == ANS104_CODEC and not ans104.verify(ans104.deserialize(self.body or b"")):
+            self._checked = "the data item's signature does not verify"
             return self._checked
         for sig in self.sigs:
             reason = rfc9421.verify(sig, self.fields, self.body)
@@ -96,13 +103,15 @@ class Wire:
     def http(self) -> tuple[dict[str, bytes], bytes]:
         """The message as HTTP headers and body, as it arrived (derived
         components are not headers and are left out)."""
+        if self.codec == ANS104_CODEC:
+            return dict(ANS104_HEADERS), self.body or b""
         headers = {k: v for k, v in self.fields.items() if not k.startswith("@")}
         return headers, self.body or b""
 
     def to_record(self) -> bytes:
         """One store record: a first line naming the form, the fields as
         ``name: value`` lines, a blank line, the body."""
-        kind = b"nested" if self.nested else b"message"
+        kind = b"ans104" if self.codec == ANS104_CODEC else b"nested" if self.nested else b"message"
         lines = [RECORD_MAGIC + kind]
         lines += [k.encode("latin-1") + b": " + v for k, v in self.fields.items()]
         head = b"\r\n".join(lines) + b"\r\n\r\n"
@@ -123,7 +132,10 @@ def from_record(raw: bytes) -> tuple[Tabm, Wire]:
     if not sep or not head.startswith(RECORD_MAGIC):
         raise CodecError("not a wire record")
     lines = head.split(b"\r\n")
-    nested = lines[0][len(RECORD_MAGIC) :] == b"nested"
+    kind = lines[0][len(RECORD_MAGIC) :]
+    if kind == b"ans104":
+        return from_item(rest[1:], check=False)
+    nested = kind == b"nested"
     fields: dict[str, bytes] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(b": ")
@@ -134,6 +146,34 @@ def from_record(raw: bytes) -> tuple[Tabm, Wire]:
     tabm, wire = _decode(fields, body, nested=nested, check=False)
     if wire is None:
         raise CodecError("a wire record without a signature")
+    return tabm, wire
+
+
+#: How a data item travels over HTTP.
+ANS104_HEADERS = {"content-type": b"application/ans104", "codec-device": b"ans104@1.0"}
+
+
+def from_item(raw: bytes, *, check: bool = True) -> tuple[Tabm, Wire]:
+    """A received ANS-104 data item: verified (unless ``check`` is false),
+    its TABM and its wire. Raises :class:`SignatureError` when it does not verify."""
+    item = ans104.deserialize(raw)
+    if check and not ans104.verify(item):
+        raise SignatureError("the data item's signature does not verify")
+    tabm = ans104.from_item(item)
+    if not isinstance(tabm, dict):
+        raise CodecError("a data item carrying a bare binary is not a message")
+    commitments = tabm.get("commitments", {})
+    wire = Wire(
+        fields={},
+        body=raw,
+        nested=False,
+        sigs=(),
+        committed=tuple(ans104.committed_of(item, tabm)),
+        ids=tuple(commitments) if isinstance(commitments, dict) else (),
+        codec=ANS104_CODEC,
+    )
+    if check:
+        wire.mark_verified()
     return tabm, wire
 
 

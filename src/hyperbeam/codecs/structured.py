@@ -238,12 +238,13 @@ def _list_item(element: Any) -> sf.Item:
 # --- TABM -> rich message --------------------------------------------------------------
 
 
-def to_message(tabm: Tabm) -> Message:
+def to_message(tabm: Tabm, *, deep: bool = True) -> Message:
     """Convert a TABM to a rich message. Upstream: dev_codec_structured:to/1.
 
     Keys that hold the default value of an Arweave transaction field (for
     example ``data`` when empty, or ``quantity`` when 0) are dropped, as
-    upstream's hb_message:filter_default_keys/1 does.
+    upstream's hb_message:filter_default_keys/1 does. With ``deep`` false,
+    nested messages are taken as they are (already converted).
     """
     if not isinstance(tabm, dict):
         raise CodecError(f"cannot convert {type(tabm).__name__} from a TABM")
@@ -265,7 +266,7 @@ def to_message(tabm: Tabm) -> Message:
             raw = to_bytes(value)
             out[raw_key] = binary_out(raw) if found is None else decode_value(found, raw)
         elif isinstance(value, dict):
-            child = to_message(value)
+            child = to_message(value) if deep else value
             found = types.get(raw_key)
             if found is None:
                 out[raw_key] = child

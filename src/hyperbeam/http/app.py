@@ -126,7 +126,7 @@ class HyperbeamApp:
             method, path, query, headers, body, keep_signed=self.node.keep_signed
         )
         codec = reply_codec({**headers, **request})
-        status, result = resolve_many(from_request(request), self.node.http_opts())
+        status, result = resolve_many(from_request(request, decoded=True), self.node.http_opts())
         wallet = self.node.wallet if self.node.config.force_signed else None
         return render(
             embed_status(status, result),

@@ -23,11 +23,12 @@ from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from hyperbeam.codecs import ans104, received, rfc9421
+from hyperbeam.codecs import flat as flat_codec
 from hyperbeam.codecs import json as json_codec
 from hyperbeam.codecs.httpsig import to_httpsig
 from hyperbeam.codecs.structured import from_message
 from hyperbeam.crypto.wallet import Wallet
-from hyperbeam.errors import CodecError, SignatureError
+from hyperbeam.errors import CodecError
 from hyperbeam.message import commit
 from hyperbeam.message.id import unsigned_id
 from hyperbeam.message.model import Message
@@ -37,9 +38,14 @@ from hyperbeam.message.wire import to_rich
 DEFAULT_CODEC = "httpsig@1.0"
 ANS104 = "ans104@1.0"
 JSON = "json@1.0"
+FLAT = "flat@1.0"
 
 #: The ``content-type`` of a reply in each non-httpsig codec.
-CONTENT_TYPES = {"json@1.0": "application/json", ANS104: "application/ans104"}
+CONTENT_TYPES = {
+    JSON: json_codec.CONTENT_TYPE,
+    ANS104: ans104.CONTENT_TYPE,
+    FLAT: flat_codec.CONTENT_TYPE,
+}
 
 CORS_HEADERS = {
     "access-control-allow-origin": "*",
@@ -92,13 +98,9 @@ def _is_ans104(headers: dict[str, str]) -> bool:
 
 
 def _ans104_request(body: bytes) -> Message:
-    item = ans104.deserialize(body)
-    if not ans104.verify(item):
-        raise SignatureError("the data item's signature does not verify")
-    msg = ans104.from_item(item)
-    if not isinstance(msg, dict):
-        raise CodecError("a data item carrying a bare binary is not a request")
-    return msg
+    """A data item, verified and decoded once (its wire kept with it)."""
+    tabm, wire = received.from_item(body)
+    return to_rich(tabm, [((), wire)])
 
 
 def reply_codec(request: Message) -> str:
@@ -168,13 +170,18 @@ def encode(msg: Message, codec: str) -> Encoded:
         return named, ans104.serialize_message(commit.convert(signed, "tabm"))
     if codec == JSON:
         body = json_codec.to_json(json_codec.embed_documents(commit.convert(msg, "tabm")))
+    elif codec == FLAT:
+        body = flat_codec.serialize(msg)  # its `path: value` text form
     else:
-        body = commit.convert(msg, codec)
+        converted = commit.convert(msg, codec)
+        if not isinstance(converted, str | bytes):
+            raise CodecError(f"{codec} gives no text or bytes to send as a reply")
+        body = converted.encode() if isinstance(converted, str) else converted
     # Upstream also sends every non-map top-level field as a header.
     scalars = {k: v for k, v in msg.items() if not isinstance(v, dict | list)}
     extra = to_httpsig(from_message(scalars), wire_safe=True)
     extra.pop("body", None)
-    return {**extra, **named}, body if isinstance(body, bytes) else str(body).encode()
+    return {**extra, **named}, body
 
 
 class SignedReplies:

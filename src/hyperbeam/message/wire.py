@@ -8,9 +8,10 @@ all work on the bytes that arrived instead of a new encoding.
 Messages are never mutated, but they are copied with changes
 (``{**msg, "k": v}``), and the private map goes along. So a binding
 remembers the values the wire decoded to, and holds only while the message
-still has those very objects under every committed key (and the same
-commitments): change any of them and the message no longer has a wire
-(it is then encoded as any other message).
+still has the same values under every committed key (and the same
+commitments), of the same types: change any of them and the message no
+longer has a wire (it is then encoded as any other message). Values are
+compared by identity first, so the common case costs a few pointer checks.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def wire_of(msg: Any) -> Wire | None:
     if not isinstance(binding, Binding):
         return None
     for key, value in binding.values:
-        if msg.get(key, _MISSING) is not value:
+        now = msg.get(key, _MISSING)
+        if now is not value and (type(now) is not type(value) or now != value):
             return None
     return binding.wire
 

@@ -190,8 +190,9 @@ def decode(
     signatures name (see :meth:`rfc9421.Request.derived`). Returns the
     TABM (only its committed keys when it is signed, with its commitments)
     and the wire of every signed message in it, by its path (``()`` for the
-    message itself). Raises :class:`SignatureError` (400) for a signature,
-    outer or nested, that does not verify.
+    message itself). Raises :class:`SignatureError` (400) when the message's
+    own signature does not verify; a nested message that does not verify
+    keeps the reason in its wire (see :func:`_nested_signed`).
     """
     merged = {**fields, **(derived or {})}
     tabm, wire = _decode(merged, body, nested=False, check=True)
@@ -268,9 +269,12 @@ def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tab
 
     Its fields are its binaries as they arrived; a signed ``inline-body-key``
     that the sender left out (as clients do once a message is committed) is
-    the one upstream's encoder would give it. When its body arrived split
-    into more parts, its signature cannot be checked on received bytes, and
-    the message is re-encoded as upstream would (``httpsig.verify_commitment``).
+    the one upstream's encoder would give it. A nested message that does not
+    verify is not refused here (upstream checks nested messages where they
+    are used): its wire keeps the reason, and verifying it says no. When its
+    body arrived split into more parts, its signature cannot be checked on
+    received bytes: it gets no wire, and is verified as upstream does, by
+    encoding it again.
     """
     where = "/".join(path)
     sigs = _commitment_signatures(msg["commitments"], where)
@@ -284,19 +288,18 @@ def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tab
         fields[name] = headers[name]
     body = msg.get(inline)
     if "content-digest" in names and not isinstance(body, bytes):
-        return _nested_reencoded(msg, where)
+        return msg
     fields["signature"] = sf.serialize_dictionary(
         (sig.label, sf.binary_item(sig.value)) for sig in sigs
     )
     fields["signature-input"] = sf.serialize_dictionary(
         (sig.label, sig.inner_list()) for sig in sigs
     )
-    try:
-        tabm, wire = _decode(
-            fields, body if isinstance(body, bytes) else None, nested=True, check=True
-        )
-    except SignatureError as exc:
-        raise SignatureError(f"the message at {where!r}: {exc.reason}") from None
+    tabm, wire = _decode(
+        fields, body if isinstance(body, bytes) else None, nested=True, check=False
+    )
+    if wire is not None:
+        wire.verify()  # once, now: later checks read the answer
     for name in implied:
         tabm.pop(name, None)  # in the wire only: the message did not carry it
     # Keys beside the signed ones (unsigned parts) stay, as upstream keeps them.
@@ -304,16 +307,6 @@ def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tab
     if wire is not None:
         wires.append((path, wire))
     return out
-
-
-def _nested_reencoded(msg: Tabm, where: str) -> Tabm:
-    commitments = msg["commitments"]
-    for cid, commitment in list(commitments.items()):
-        if not isinstance(commitment, dict) or commitment.get("alg") == httpsig.HTTP_HMAC_ALG:
-            continue
-        if not httpsig.verify_commitment(msg, cid):
-            raise SignatureError(f"the message at {where!r} does not verify")
-    return msg
 
 
 def _commitment_signatures(commitments: Any, where: str) -> list[rfc9421.Signature]:

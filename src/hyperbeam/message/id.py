@@ -144,6 +144,9 @@ def commitment_ids(
     found = commitments_of(msg)
     req_committers = _selector(committers if committers is not None else "none")
     default = "all" if req_committers == "none" else "none"
+    if _is_commitments_map(commitments):
+        # A signed request's own commitments, not a selection of them.
+        commitments = None
     req_commitments = _selector(commitments if commitments is not None else default)
     from_committers: list[str] = []
     if req_committers == "all":
@@ -161,6 +164,16 @@ def commitment_ids(
             raise CommittersNotFound(f"the message has no commitments {missing}")
         from_ids = names
     return list(dict.fromkeys([*from_committers, *from_ids]))
+
+
+def _is_commitments_map(value: object) -> bool:
+    """A map of commitment messages (as a signed request carries), which
+    selects nothing: a selector is a name, an ID or a list of them."""
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(v, Mapping) for v in value.values())
+    )
 
 
 def commitments_of(msg: Any) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from hyperbeam.message.id import message_id
 from hyperbeam.message.ids import is_id
 from hyperbeam.message.model import Message, normalize_key, normalize_keys
 from hyperbeam.message.private import private_of, with_private
+from hyperbeam.message.wire import derive
 
 Opts = Mapping[str, Any]
 NOT_FOUND = "not_found"
@@ -73,7 +74,9 @@ def resolve(msg1: Any, msg2: Any, opts: Opts | None = None) -> Result:
     parts = hb_path.request_parts(msg2)
     if parts is None:
         return resolve_many([msg1, msg2], opts)
-    return resolve_many([msg1, *({**msg2, "path": part} for part in parts)], opts)
+    # (A signed request keeps its wire in each part: see message.wire.derive.)
+    steps = (derive(msg2, {**msg2, "path": part}) for part in parts)
+    return resolve_many([msg1, *steps], opts)
 
 
 def resolve_many(msgs: Any, opts: Opts | None = None) -> Result:

@@ -42,6 +42,7 @@ from hyperbeam.errors import CodecError, PathError
 from hyperbeam.message.ids import human_id, is_id
 from hyperbeam.message.model import Message, normalize_key
 from hyperbeam.message.private import is_private
+from hyperbeam.message.wire import derive, wire_of
 
 __all__ = ["MAX_NESTING_DEPTH", "MAX_SEGMENT_LENGTH", "from_request", "to"]
 
@@ -89,9 +90,22 @@ def from_request(msg: Message | str | bytes, *, decoded: bool = False) -> list[A
         frozenset(id(v) for v in msg.values() if isinstance(v, dict | list)) if decoded else None
     )
     try:
-        return _from(msg, 0, trusted)
+        steps = _from(msg, 0, trusted)
     except RecursionError:
         raise PathError("request is nested too deeply") from None
+    if wire_of(msg) is None:
+        return steps
+    # Each step carries the signed request's keys: it keeps the request's
+    # wire, which holds for the steps whose signed values are the request's.
+    return [_derived(msg, step) for step in steps]
+
+
+def _derived(request: Message, step: Any) -> Any:
+    if isinstance(step, dict):
+        return derive(request, step)
+    if isinstance(step, As) and isinstance(step.msg, dict):
+        return As(step.device, derive(request, step.msg))
+    return step
 
 
 def _from(raw: Message, depth: int, trusted: frozenset[int] | None = None) -> list[Any]:

@@ -30,10 +30,10 @@ from __future__ import annotations
 import hashlib
 import hmac as hmac_mod
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from hyperbeam.codecs import sf
+from hyperbeam.codecs import rfc9421, sf
 from hyperbeam.codecs.structured import (
     Tabm,
     from_message,
@@ -294,7 +294,7 @@ def from_httpsig(http: Mapping[str, Any]) -> Tabm:
     hashpaths = {k: v for k, v in msg.items() if k.startswith("hashpath")}
     tabm = {k: v for k, v in tabm.items() if k not in hashpaths}
     tabm = _commitments_from_signature(
-        tabm, hashpaths, headers.get("signature"), headers.get("signature-input")
+        tabm, hashpaths, headers.get("signature"), headers.get("signature-input"), msg
     )
     return {k: v for k, v in tabm.items() if k not in hashpaths and k != "content-digest"}
 
@@ -406,10 +406,16 @@ def ungroup_ids(msg: Tabm) -> Tabm:
 
 
 def _commitments_from_signature(
-    msg: Tabm, hashpaths: HttpMessage, raw_sig: bytes | None, raw_input: bytes | None
+    msg: Tabm,
+    hashpaths: HttpMessage,
+    raw_sig: bytes | None,
+    raw_input: bytes | None,
+    fields: HttpMessage,
 ) -> Tabm:
-    """Rebuild commitments from the signature headers.
-    Upstream: dev_codec_httpsig_conv:commitments_from_signature/4."""
+    """Rebuild commitments from the signature headers; the hmac commitment
+    is computed over the received ``fields`` (no new encoding), as
+    :mod:`hyperbeam.codecs.received` does. Upstream:
+    dev_codec_httpsig_conv:commitments_from_signature/4."""
     if raw_sig is None:
         return {k: v for k, v in msg.items() if k != "commitments"}
     try:
@@ -449,7 +455,22 @@ def _commitments_from_signature(
     hmacs = [c for c in commitments.values() if c.get("alg") == HTTP_HMAC_ALG]
     if len(hmacs) == 1:
         return with_commitments
-    return reset_hmac(with_commitments)
+    others = {k: c for k, c in commitments.items() if c.get("alg") != HTTP_HMAC_ALG}
+    if len(others) != len(commitments) or not others:
+        return reset_hmac(with_commitments)
+    try:
+        parsed = rfc9421.parse(raw_sig, raw_input or b"")
+        digest = rfc9421.hmac_digest(parsed, fields)
+    except (rfc9421.MalformedSignature, ValueError):
+        return reset_hmac(with_commitments)
+    ordered = sorted(parsed, key=lambda sig: sig.label.encode("latin-1"))
+    others[human_id(digest)] = {
+        "signature": sf.serialize_dictionary((x.label, sf.binary_item(x.value)) for x in ordered),
+        "signature-input": sf.serialize_dictionary((x.label, x.inner_list()) for x in ordered),
+        "commitment-device": HTTPSIG_DEVICE,
+        "alg": HTTP_HMAC_ALG,
+    }
+    return {**msg, "commitments": others}
 
 
 # --- commitments and the hmac ID -----------------------------------------------------
@@ -524,17 +545,32 @@ def hmac_digest(tabm: Tabm) -> bytes:
     standing in for the body).
     """
     source = {k: v for k, v in tabm.items() if k not in ("commitments", "body-keys")}
-    encoded = to_httpsig(source)
-    encoded.pop("body-keys", None)
-    fields = add_content_digest(encoded)
     sig_input = tabm.get("signature-input")
-    if sig_input is None:
-        keys: list[str] = list(fields)
-    else:
-        keys = _signature_input_components(to_bytes(sig_input))
-    identifiers = normalize_component_identifiers(keys)
-    base = signature_base(identifiers, fields, [("alg", HMAC_ALG), ("keyid", "ao")])
-    return hmac_mod.new(HMAC_KEY, base, hashlib.sha256).digest()
+    keys = None if sig_input is None else _signature_input_components(to_bytes(sig_input))
+    for fields in _encodings(source, keys):
+        identifiers = normalize_component_identifiers(list(fields) if keys is None else keys)
+        base = signature_base(identifiers, fields, [("alg", HMAC_ALG), ("keyid", "ao")])
+        return hmac_mod.new(HMAC_KEY, base, hashlib.sha256).digest()
+    raise CodecError(f"signature components {keys} are not in the message")
+
+
+def _encodings(tabm: Tabm, components: Sequence[str] | None) -> Iterator[HttpMessage]:
+    """The encodings a signature over ``tabm`` may have been made on, with
+    ``content-digest`` standing in for the body: upstream's, then, when it
+    differs, the wire-safe one (:func:`to_httpsig`), which this node signs
+    (a value no header can carry is a body part there). With
+    ``components``, only those that have every component."""
+    seen: list[HttpMessage] = []
+    for wire_safe in (False, True):
+        encoded = to_httpsig(tabm, wire_safe=wire_safe)
+        encoded.pop("body-keys", None)
+        fields = add_content_digest(encoded)
+        if fields in seen:
+            continue
+        seen.append(fields)
+        names = remove_derived_specifiers(components or ())
+        if all(normalize_key(name) in fields for name in names):
+            yield fields
 
 
 def _signature_input_components(raw: bytes) -> list[str]:
@@ -676,6 +712,16 @@ def commit(tabm: Tabm, wallet: Wallet) -> Tabm:
     private map, ``tag`` (the hashpath). The commitment's ID is the
     sha256 of the raw signature.
     """
+    return commit_encoded(tabm, wallet, wire_safe=False)[0]
+
+
+def commit_encoded(
+    tabm: Tabm, wallet: Wallet, *, wire_safe: bool = True
+) -> tuple[Tabm, HttpMessage]:
+    """:func:`commit`, also giving the HTTP message the signature was made
+    over: its headers (``signature`` and ``signature-input`` included) and
+    ``body``. With ``wire_safe`` (see :func:`to_httpsig`), that is what can be
+    sent as it is: the bytes signed are the bytes sent."""
     if not isinstance(tabm, dict):
         raise CodecError(f"cannot sign a {type(tabm).__name__}")
     msg = normalize_keys(tabm)
@@ -683,10 +729,12 @@ def commit(tabm: Tabm, wallet: Wallet) -> Tabm:
     params: list[tuple[str, int | str | bytes]] = []
     if isinstance(priv, dict) and priv.get("hashpath") is not None:
         params.append(("tag", to_bytes(priv["hashpath"])))
-    encoded = to_httpsig(msg)  # a TABM already (from_message would give it back)
-    for dropped in ("signature", "signature-input", "body-keys", "priv"):
+    encoded = to_httpsig(msg, wire_safe=wire_safe)  # a TABM already
+    for dropped in ("signature", "signature-input", "priv"):
         encoded.pop(dropped, None)
-    fields = add_content_digest(encoded)
+    fields = {k: v for k, v in encoded.items() if k not in ("body", "body-keys")}
+    if "body" in encoded and "content-digest" not in fields:
+        fields["content-digest"] = content_digest(encoded["body"])
     identifiers = add_derived_specifiers(sort_keys(fields))
     params += [("alg", RSA_ALG), ("keyid", b64url_encode(wallet.owner))]
     base = signature_base(identifiers, fields, params)
@@ -721,7 +769,15 @@ def commit(tabm: Tabm, wallet: Wallet) -> Tabm:
         signed = reset_hmac({**msg, "commitments": commitments})
     if isinstance(priv, dict) and priv:
         signed["priv"] = priv
-    return signed
+    http: HttpMessage = {
+        **{k: v for k, v in encoded.items() if k != "body"},
+        **fields,
+        "signature": commitment["signature"],
+        "signature-input": commitment["signature-input"],
+    }
+    if "body" in encoded:
+        http["body"] = encoded["body"]
+    return signed, http
 
 
 def verify_commitment(tabm: Tabm, commitment_id: str) -> bool:
@@ -771,12 +827,13 @@ def _verify_rsa(tabm: Tabm, commitment: Tabm) -> bool:
         owner = b64url_decode(str(keyid.value))
     except ValueError:
         return False
-    encoded = to_httpsig(tabm)
-    encoded.pop("body-keys", None)
-    encoded["signature-input"] = to_bytes(raw_input)
-    encoded["signature"] = to_bytes(raw_sig)
     sig_name = address_to_sig_name(address_of(owner))
-    return verify_signature(add_content_digest(encoded), sig_name, owner)
+    components = [str(item.bare.value) for item in sig_input.items]
+    for fields in _encodings(tabm, components):
+        signed = {**fields, "signature-input": to_bytes(raw_input), "signature": to_bytes(raw_sig)}
+        if verify_signature(signed, sig_name, owner):
+            return True
+    return False
 
 
 def verify_signature(fields: Mapping[str, Any], sig_name: str, owner: bytes) -> bool:

@@ -76,6 +76,9 @@ class Wire:
     #: Commitment IDs: the signatures' and the hmac's.
     ids: tuple[str, ...] = ()
     codec: str = HTTPSIG_CODEC
+    #: The message as a TABM (its committed keys and its commitments), as
+    #: decoded from this wire: encoding the message again starts from it.
+    tabm: Tabm = field(default_factory=dict)
     _checked: str | None = field(default=None, repr=False)
     _verified: bool = field(default=False, repr=False)
 
@@ -171,6 +174,7 @@ def from_item(raw: bytes, *, check: bool = True) -> tuple[Tabm, Wire]:
         committed=tuple(ans104.committed_of(item, tabm)),
         ids=tuple(commitments) if isinstance(commitments, dict) else (),
         codec=ANS104_CODEC,
+        tabm=tabm,
     )
     if check:
         wire.mark_verified()
@@ -233,7 +237,7 @@ def _decode(
     covered = _committed(sigs, tabm, fields, raw_body)
     kept = {k: v for k, v in tabm.items() if k in covered}
     kept["commitments"] = commitments
-    wire = _wire(sigs, fields, body, nested, covered, commitments)
+    wire = _wire(sigs, fields, body, nested, covered, kept)
     if check:
         wire.mark_verified()
     return kept, wire
@@ -400,7 +404,7 @@ def _wire(
     body: bytes | None,
     nested: bool,
     covered: set[str],
-    commitments: Tabm,
+    tabm: Tabm,
 ) -> Wire:
     names = [name for sig in sigs for name in sig.names]
     keep: dict[str, bytes] = {}
@@ -423,5 +427,34 @@ def _wire(
         nested=nested,
         sigs=tuple(sigs),
         committed=tuple(sort_keys(covered)),
-        ids=tuple(commitments),
+        ids=tuple(tabm["commitments"]),
+        tabm=tabm,
     )
+
+
+def signed_wire(signed: Tabm, http: Mapping[str, bytes]) -> Wire | None:
+    """The wire of a message this node has just signed: ``http`` is the
+    encoding its signature was made over (:func:`httpsig.commit_encoded`).
+    ``None`` for a message with more than one signature (it is encoded as
+    any other message)."""
+    commitments = signed.get("commitments")
+    if not isinstance(commitments, dict) or len(commitments) != 2:
+        return None
+    fields = {k: v for k, v in http.items() if k not in ("body", "body-keys")}
+    body = http.get("body")
+    sigs = rfc9421.parse(fields["signature"], fields["signature-input"])
+    plain = {k: v for k, v in signed.items() if k not in ("commitments", "priv")}
+    covered = _committed(sigs, plain, fields, body or b"")
+    names = {name for sig in sigs for name in sig.names}
+    tabm = {k: v for k, v in signed.items() if k != "priv"}
+    wire = Wire(
+        fields=fields,
+        body=body if "content-digest" in names else None,
+        nested=False,
+        sigs=tuple(sigs),
+        committed=tuple(sort_keys(covered)),
+        ids=tuple(commitments),
+        tabm=tabm,
+    )
+    wire.mark_verified()
+    return wire

@@ -149,6 +149,9 @@ def from_message(msg: Message) -> Tabm:
     """
     if not isinstance(msg, dict):
         raise CodecError(f"cannot convert {type(msg).__name__} to a TABM")
+    kept = _kept_tabm(msg)
+    if kept is not None:
+        return kept
     norm = normalize_keys(msg)
     types: list[tuple[str, str]] = []
     values: Tabm = {}
@@ -182,6 +185,18 @@ def from_message(msg: Message) -> Tabm:
         (escape_key(key), sf.string_item(kind)) for key, kind in types
     )
     return {AO_TYPES: ao_types, **values}
+
+
+def _kept_tabm(msg: Message) -> Tabm | None:
+    """The TABM a message arrived as (or was signed as), when it has one and
+    is still exactly that message: encoding it again then starts from the
+    bytes that arrived. (Such a message is a :class:`hyperbeam.message.wire.Bound`,
+    whose ``binding`` knows the TABM.)"""
+    binding = getattr(msg, "binding", None)
+    if binding is None:
+        return None
+    kept: Tabm | None = binding.kept_tabm(msg)
+    return kept
 
 
 def _is_encodable(value: object) -> bool:

@@ -33,7 +33,7 @@ from hyperbeam.message import commit
 from hyperbeam.message.id import unsigned_id
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import is_private, private_of
-from hyperbeam.message.wire import to_rich
+from hyperbeam.message.wire import derive, to_rich
 
 DEFAULT_CODEC = "httpsig@1.0"
 ANS104 = "ans104@1.0"
@@ -87,7 +87,7 @@ def request_message(
     if keep_signed is not None and commit.signers(msg):
         keep_signed(msg)
     url_path = f"{path}?{query}" if query else path
-    return {**msg, "method": method, "path": msg.get("path", url_path)}
+    return derive(msg, {**msg, "method": method, "path": msg.get("path", url_path)})
 
 
 def _is_ans104(headers: dict[str, str]) -> bool:

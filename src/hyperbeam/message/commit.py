@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from hyperbeam.codecs import httpsig
+from hyperbeam.codecs import httpsig, received
 from hyperbeam.codecs.structured import (
     Tabm,
     filter_default_keys,
@@ -51,7 +51,7 @@ from hyperbeam.message.id import (
 )
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import is_private, private_of
-from hyperbeam.message.wire import wire_of
+from hyperbeam.message.wire import bind, derive, wire_of
 
 DEFAULT_DEVICE = "httpsig@1.0"
 MatchMode: TypeAlias = Literal["strict", "only_present", "primary"]
@@ -214,7 +214,11 @@ def convert(msg: Any, to_format: str, from_format: str = "structured@1.0") -> An
     map. Bare binaries pass through unchanged. Upstream: hb_message:convert/4.
     """
     old_priv = private_of(msg)
-    source = {k: v for k, v in msg.items() if k != "priv"} if isinstance(msg, dict) else msg
+    source = msg
+    if isinstance(msg, dict) and from_format != "structured@1.0":
+        # (structured@1.0 leaves private keys out itself, and reads the wire
+        # a message arrived in from its private map.)
+        source = {k: v for k, v in msg.items() if k != "priv"}
     tabm = get_codec(from_format).to_tabm(source)
     out = tabm if to_format == "tabm" else get_codec(to_format).from_tabm(tabm)
     return _restore_priv(out, old_priv)
@@ -296,8 +300,14 @@ def commit_tabm(msg: Message, wallet: Wallet, device: str = DEFAULT_DEVICE) -> t
     codec = get_codec(device)
     if codec.commit is None:
         raise CodecError(f"{device} cannot commit to messages")
+    if codec.commit is httpsig.commit:
+        # Signed over the encoding it will be sent and stored in (encode once).
+        tabm, http = httpsig.commit_encoded(_to_tabm(msg), wallet)
+        signed = _restore_priv(_to_rich(tabm), private_of(msg))
+        wire = received.signed_wire(tabm, http)
+        return (signed if wire is None else bind(signed, wire)), tabm
     tabm = codec.commit(_to_tabm(msg), wallet)
-    signed: Message = _restore_priv(_to_rich(tabm), private_of(msg))
+    signed = _restore_priv(_to_rich(tabm), private_of(msg))
     return signed, tabm
 
 
@@ -394,7 +404,7 @@ def with_only_committed(msg: Message) -> Message:
     if wire_of(msg) is not None:
         # Its hmac covers its signed components only: it still holds.
         keep = {*committed(msg), "commitments", "priv"}
-        return {k: v for k, v in msg.items() if k in keep}
+        return derive(msg, {k: v for k, v in msg.items() if k in keep})
     keep = {*committed(msg), "commitments"}
     kept = {k: v for k, v in msg.items() if k in keep or normalize_key(k) in keep}
     if all(k in kept or k == "body-keys" for k in msg):

@@ -1,17 +1,19 @@
-"""A message and the wire it arrived in.
+"""A message and the wire it arrived in (or was signed in).
 
-A rich message decoded from a received signed message keeps its
-:class:`~hyperbeam.codecs.received.Wire` in its private map, so that
+A rich message decoded from a received signed message, or signed by this
+node, is a :class:`Bound` message: a ``dict`` (equal to the same plain
+dict) that also holds its :class:`~hyperbeam.codecs.received.Wire`. So
 verifying it, listing what it commits to, storing it and sending it again
-all work on the bytes that arrived instead of a new encoding.
+all work on those bytes instead of a new encoding.
 
-Messages are never mutated, but they are copied with changes
-(``{**msg, "k": v}``), and the private map goes along. So a binding
-remembers the values the wire decoded to, and holds only while the message
-still has the same values under every committed key (and the same
-commitments), of the same types: change any of them and the message no
-longer has a wire (it is then encoded as any other message). Values are
-compared by identity first, so the common case costs a few pointer checks.
+Messages are never mutated, but they are copied with changes. A plain copy
+(``{**msg, "k": v}``) is a plain ``dict``: it has no wire and is encoded as
+any other message. :func:`derive` makes a copy that keeps the wire. A
+binding remembers the values the wire decoded to and holds only while the
+message still has the same values under every committed key (and the same
+commitments), of the same types; the wire stands for the whole message
+(:func:`exact_wire`) only while no other key was added. Values are compared
+by identity first, so the common case costs a few pointer checks.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from hyperbeam.codecs.received import Path, Wire
 from hyperbeam.codecs.structured import Tabm, to_message
 from hyperbeam.message.model import Message
+from hyperbeam.message.private import is_private
 
 _MISSING = object()
 
@@ -32,41 +35,86 @@ class Binding:
 
     wire: Wire
     values: tuple[tuple[str, object], ...]
+    #: The keys the message had (private ones aside).
+    keys: frozenset[str]
+
+    def holds(self, msg: Message) -> bool:
+        """Whether ``msg`` still has the values the wire decoded to."""
+        for key, value in self.values:
+            now = msg.get(key, _MISSING)
+            if now is not value and (type(now) is not type(value) or now != value):
+                return False
+        return True
+
+    def exact(self, msg: Message, extra: frozenset[str] = frozenset()) -> bool:
+        """Whether ``msg`` is the message of the wire, with no other keys
+        than ``extra`` added."""
+        return self.holds(msg) and all(k in self.keys or k in extra or is_private(k) for k in msg)
+
+    def kept_tabm(self, msg: Message) -> Tabm | None:
+        """The TABM the wire decoded to, when ``msg`` is exactly its
+        message (read by :func:`hyperbeam.codecs.structured.from_message`)."""
+        return dict(self.wire.tabm) if self.wire.tabm and self.exact(msg) else None
 
 
-def bind(msg: Message, wire: Wire) -> Message:
-    """Give ``msg`` (a message being built: not yet seen by anyone else)
-    its wire; returns ``msg``."""
+class Bound(dict[str, Any]):
+    """A message with its binding; equal to the plain dict of its keys."""
+
+    __slots__ = ("binding",)
+
+    def __init__(self, items: Message, binding: Binding) -> None:
+        super().__init__(items)
+        self.binding = binding
+
+
+def bind(msg: Message, wire: Wire) -> Bound:
+    """``msg`` as the message of ``wire``."""
     keys = (*wire.committed, "commitments")
-    binding = Binding(wire, tuple((key, msg.get(key, _MISSING)) for key in keys))
-    priv = msg.get("priv")
-    msg["priv"] = {**priv, "wire": binding} if isinstance(priv, dict) else {"wire": binding}
-    return msg
+    binding = Binding(
+        wire,
+        tuple((key, msg.get(key, _MISSING)) for key in keys),
+        frozenset(k for k in msg if not is_private(k)),
+    )
+    return Bound(msg, binding)
+
+
+def derive(msg: Any, new: Message) -> Message:
+    """``new`` (a message made from ``msg``, sharing its values) keeping
+    ``msg``'s wire, which holds as long as the committed values are the same."""
+    if isinstance(msg, Bound):
+        return Bound(new, msg.binding)
+    return new
 
 
 def wire_of(msg: Any) -> Wire | None:
-    """The wire ``msg`` still matches, or ``None``."""
-    if not isinstance(msg, dict):
-        return None
-    priv = msg.get("priv")
-    binding = priv.get("wire") if isinstance(priv, dict) else None
-    if not isinstance(binding, Binding):
-        return None
-    for key, value in binding.values:
-        now = msg.get(key, _MISSING)
-        if now is not value and (type(now) is not type(value) or now != value):
-            return None
-    return binding.wire
+    """The wire ``msg`` still matches (its committed values unchanged), or ``None``."""
+    if isinstance(msg, Bound) and msg.binding.holds(msg):
+        return msg.binding.wire
+    return None
+
+
+def exact_wire(msg: Any, extra: frozenset[str] = frozenset()) -> Wire | None:
+    """The wire ``msg`` is exactly the message of (no keys added but
+    ``extra``), or ``None``: what can be stored or sent as the wire."""
+    if isinstance(msg, Bound) and msg.binding.exact(msg, extra):
+        return msg.binding.wire
+    return None
 
 
 def to_rich(tabm: Tabm, wires: list[tuple[Path, Wire]]) -> Message:
     """The rich message of a decoded TABM, each signed message in it bound
-    to its wire (``wires`` as :func:`hyperbeam.codecs.received.decode` gives them)."""
+    to its wire (``wires`` as :func:`hyperbeam.codecs.received.decode` gives them).
+    The deepest are bound first, so that a message's binding sees its
+    nested messages as they will stay."""
     rich = to_message(tabm)
-    for path, wire in wires:
-        target: Any = rich
-        for key in path:
-            target = target.get(key) if isinstance(target, dict) else None
+    for path, wire in sorted(wires, key=lambda entry: -len(entry[0])):
+        if not path:
+            rich = bind(rich, wire)
+            continue
+        parent: Any = rich
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        target = parent.get(path[-1]) if isinstance(parent, dict) else None
         if isinstance(target, dict):
-            bind(target, wire)
+            parent[path[-1]] = bind(target, wire)  # still being built: no one else has it
     return rich

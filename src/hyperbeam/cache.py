@@ -52,13 +52,16 @@ from collections.abc import Iterable
 from typing import Any, TypeAlias
 
 from hyperbeam.ao import path as hb_path
-from hyperbeam.codecs.structured import Tabm, binary_out, to_bytes, to_message
+from hyperbeam.codecs import received
+from hyperbeam.codecs.received import Wire
+from hyperbeam.codecs.structured import Tabm, binary_out, to_bytes
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
 from hyperbeam.message.id import message_id
 from hyperbeam.message.ids import b64url_encode, human_id, is_id, sha256
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import is_private, strip_private
+from hyperbeam.message.wire import exact_wire, to_rich
 from hyperbeam.store.base import Op, Store, Unit, join
 
 log = logging.getLogger("hyperbeam.cache")
@@ -124,14 +127,14 @@ def write(msg: Message | bytes | str, store: Store) -> str:
             known = message_id(strip_private(msg))
         except (HyperbeamError, ValueError, TypeError):
             known = None  # planning says what is wrong with it
-        if known is not None and target.type(known) == "composite":
+        if known is not None and target.type(known) in ("composite", "simple"):
             return known
     # An uncommitted message's ID is the same in its TABM form: not computed twice.
     uncommitted = isinstance(msg, dict) and "commitments" not in msg
     root, units = plan(msg, root_id=known if uncommitted else None)
     try:
         # Dropping keys reset an hmac commitment: the ID is a new one.
-        if known is not None and root != known and target.type(root) == "composite":
+        if known is not None and root != known and target.type(root) in ("composite", "simple"):
             return root
         target.atomically(lambda: target.apply(units))
         return root
@@ -156,6 +159,10 @@ def plan(
     if not isinstance(msg, dict):
         raise CacheError(f"cannot write a {type(msg).__name__} to the cache")
     _refuse_device_maps(msg)
+    wire = exact_wire(msg)
+    if wire is not None:
+        units = []
+        return _plan_record(msg, wire, units), units
     if tabm is None:
         tabm = commit.convert(commit.with_only_committed(strip_private(msg)), "tabm")
     units = []
@@ -166,6 +173,20 @@ def plan(
     except Exception as exc:
         raise CacheError(f"could not write the message: {type(exc).__name__}: {exc}") from exc
     return root, units
+
+
+def _plan_record(msg: Message, wire: Wire, units: builtins.list[Unit]) -> str:
+    """A signed message as it arrived (or was signed): one record at its ID,
+    linked from each of its commitment IDs, and the same for each signed
+    message inside it, so that each is found by its own IDs."""
+    root = message_id(msg)
+    ops: builtins.list[Op] = [("value", root, wire.to_record())]
+    ops += [("link", cid, root.encode()) for cid in wire.ids if cid != root]
+    for value in msg.values():
+        if isinstance(value, dict) and (inner := exact_wire(value)) is not None:
+            _plan_record(value, inner, units)
+    units.append((root, ops))
+    return root
 
 
 def _refuse_device_maps(msg: Message) -> None:
@@ -305,23 +326,40 @@ def read(path: PathLike, store: Store) -> Message | bytes | None:
     itself and :class:`SubpathNotFound` when a key of a stored message
     cannot be read. Upstream: hb_cache:read/2.
     """
-    raw = _read_raw(_path(path), store, frozenset())
-    if raw is None or isinstance(raw, bytes):
-        return raw
+    wires: builtins.list[tuple[received.Path, received.Wire]] = []
+    where = _path(path)
     try:
-        return to_message(raw)
+        raw = _read_raw(where, store, frozenset(), (), wires)
+        if raw is None:
+            raw = _read_in_record(where, store)
+        if raw is None or isinstance(raw, bytes):
+            return raw
+        return to_rich(raw, wires)
     except ValueError as exc:
-        raise CacheError(f"the message at {_path(path)!r} cannot be decoded: {exc}") from exc
+        raise CacheError(f"the message at {where!r} cannot be decoded: {exc}") from exc
 
 
-def _read_raw(path: str, store: Store, ancestors: frozenset[str]) -> bytes | Tabm | None:
-    """The TABM (or binary) at ``path``. Upstream: store_read/4 and do_read/4."""
+def _read_raw(
+    path: str,
+    store: Store,
+    ancestors: frozenset[str],
+    at: received.Path,
+    wires: builtins.list[tuple[received.Path, received.Wire]],
+) -> bytes | Tabm | None:
+    """The TABM (or binary) at ``path``; the wires of the records read on the
+    way are added to ``wires`` (``at`` is where ``path`` sits in the message
+    being read). Upstream: store_read/4 and do_read/4."""
     resolved = store.resolve(path)
     if resolved in ancestors:
         raise CircularLinks(f"{path!r} leads back to {resolved!r}, which contains it")
     kind = store.type(resolved)
     if kind == "simple":
-        return store.read(resolved)
+        value = store.read(resolved)
+        if value is None or not received.is_record(value):
+            return value
+        tabm, kept = received.from_record(value)
+        wires += [((*at, *where), wire) for where, wire in kept]
+        return tabm
     if kind != "composite":
         return None
     names = store.list(resolved)
@@ -330,13 +368,31 @@ def _read_raw(path: str, store: Store, ancestors: frozenset[str]) -> bytes | Tab
     inner = ancestors | {resolved}
     out: Tabm = {}
     for name in names:
-        child = _read_raw(join(resolved, name), store, inner)
+        child = _read_raw(join(resolved, name), store, inner, (*at, name), wires)
         if child is None:
             raise SubpathNotFound(
                 f"{join(resolved, name)!r} is listed in {path!r} but cannot be read"
             )
         out[name] = child
     return out
+
+
+def _read_in_record(path: str, store: Store) -> bytes | Tabm | None:
+    """A value inside a stored record (``<ID>/key/...``, where ``<ID>`` is a
+    signed message kept as it arrived), or ``None``."""
+    parts = path.split("/")
+    for cut in range(len(parts) - 1, 0, -1):
+        resolved = store.resolve("/".join(parts[:cut]))
+        if store.type(resolved) != "simple":
+            continue
+        raw = store.read(resolved)
+        if raw is None or not received.is_record(raw):
+            return None
+        value: Any = received.from_record(raw)[0]
+        for key in parts[cut:]:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value if isinstance(value, bytes | dict) else None
+    return None
 
 
 def read_resolved(msg1: Any, msg2: Any, store: Store) -> Any | None:

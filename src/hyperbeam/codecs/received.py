@@ -93,11 +93,20 @@ class Wire:
             return self._checked
         for sig in self.sigs:
             reason = rfc9421.verify(sig, self.fields, self.body)
-            if reason is not None:
+            if reason is not None and not self._verifies_encoded(sig):
                 self._checked = f"signature {sig.label!r}: {reason}"
                 return self._checked
         self._verified = True
         return None
+
+    def _verifies_encoded(self, sig: rfc9421.Signature) -> bool:
+        """Whether ``sig`` holds over the message encoded as upstream would:
+        a nested message signed over a body that now travels as more parts
+        (upstream flattens nested messages) is checked that way."""
+        if not self.nested or not self.tabm:
+            return False
+        cid = human_id(sha256(sig.value))
+        return cid in self.tabm.get("commitments", {}) and httpsig.verify_commitment(self.tabm, cid)
 
     def mark_verified(self) -> None:
         """Record that every signature was checked (by the decoder)."""
@@ -127,9 +136,10 @@ def is_record(raw: bytes) -> bool:
     return raw.startswith(RECORD_MAGIC)
 
 
-def from_record(raw: bytes) -> tuple[Tabm, Wire]:
-    """The TABM and wire of a stored record (see :meth:`Wire.to_record`).
-    Nothing is verified: the record was verified before it was stored; call
+def from_record(raw: bytes) -> tuple[Tabm, list[tuple[Path, Wire]]]:
+    """The TABM of a stored record (see :meth:`Wire.to_record`) and the
+    wires of the signed messages in it (its own first). Nothing is
+    verified: the record was verified before it was stored; call
     :meth:`Wire.verify` to check it again."""
     head, sep, rest = raw.partition(b"\r\n\r\n")
     if not sep or not head.startswith(RECORD_MAGIC):
@@ -137,7 +147,8 @@ def from_record(raw: bytes) -> tuple[Tabm, Wire]:
     lines = head.split(b"\r\n")
     kind = lines[0][len(RECORD_MAGIC) :]
     if kind == b"ans104":
-        return from_item(rest[1:], check=False)
+        item_tabm, item_wire = from_item(rest[1:], check=False)
+        return item_tabm, [((), item_wire)]
     nested = kind == b"nested"
     fields: dict[str, bytes] = {}
     for line in lines[1:]:
@@ -149,7 +160,8 @@ def from_record(raw: bytes) -> tuple[Tabm, Wire]:
     tabm, wire = _decode(fields, body, nested=nested, check=False)
     if wire is None:
         raise CodecError("a wire record without a signature")
-    return tabm, wire
+    wires: list[tuple[Path, Wire]] = [((), wire)]
+    return _nested(tabm, (), wires, check=False), wires
 
 
 #: How a data item travels over HTTP.
@@ -201,7 +213,7 @@ def decode(
     merged = {**fields, **(derived or {})}
     tabm, wire = _decode(merged, body, nested=False, check=True)
     wires: list[tuple[Path, Wire]] = [] if wire is None else [((), wire)]
-    return _nested(tabm, (), wires), wires
+    return _nested(tabm, (), wires, check=True), wires
 
 
 def _decode(
@@ -245,40 +257,49 @@ def _decode(
 
 def _decode_headers_and_body(fields: Mapping[str, bytes], body: bytes) -> Tabm:
     """Upstream's from/1 without its commitments: headers, the body's parts
-    (or the body under the inline key), ``ao-ids`` ungrouped."""
+    (or the body under the inline key), ``ao-ids`` ungrouped. The
+    ``content-type`` of a multipart body only tells how the message was
+    encoded: it is not one of its keys (upstream keeps it)."""
     headers = {k: v for k, v in fields.items() if not k.startswith("@") and k != "body-keys"}
     _, inline = httpsig.inline_key(headers)
     tabm = httpsig.decode_body(dict(headers), inline, headers.get("content-type"), body)
+    if "body-keys" in tabm:  # the body was multipart
+        tabm.pop("content-type", None)
     return httpsig.ungroup_ids(tabm)
 
 
-def _nested(tabm: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tabm:
+def _nested(tabm: Tabm, path: Path, wires: list[tuple[Path, Wire]], *, check: bool) -> Tabm:
     """``tabm`` with every nested message that carries commitments checked
-    on its received values and its commitments rebuilt (its wire added)."""
+    (with ``check``; else when asked) on its received values and its
+    commitments rebuilt (its wire added)."""
     out: Tabm | None = None
     for key, value in tabm.items():
         if not isinstance(value, dict) or key == "commitments":
             continue
-        inner = _nested(value, (*path, key), wires)
+        inner = _nested(value, (*path, key), wires, check=check)
         if isinstance(inner.get("commitments"), dict):
-            inner = _nested_signed(inner, (*path, key), wires)
+            inner = _nested_signed(inner, (*path, key), wires, check=check)
         if inner is not value:
             out = dict(tabm) if out is None else out
             out[key] = inner
     return tabm if out is None else out
 
 
-def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tabm:
+def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]], *, check: bool) -> Tabm:
     """A nested message with commitments, checked on its received values.
 
     Its fields are its binaries as they arrived; a signed ``inline-body-key``
-    that the sender left out (as clients do once a message is committed) is
-    the one upstream's encoder would give it. A nested message that does not
+    or ``content-digest`` that the sender left out (as clients do once a
+    message is committed, and as a nested part carries no digest) is the one
+    upstream's encoder would give it. A nested message that does not
     verify is not refused here (upstream checks nested messages where they
-    are used): its wire keeps the reason, and verifying it says no. When its
-    body arrived split into more parts, its signature cannot be checked on
-    received bytes: it gets no wire, and is verified as upstream does, by
-    encoding it again.
+    are used): its wire keeps the reason, and verifying it says no.
+
+    When its signature covers a body that arrived split into more parts (as
+    upstream flattens a nested message's own nested messages), it cannot be
+    checked on received bytes: it gets no wire, its commitments are rebuilt
+    from its signatures, and it is verified as upstream does, by encoding it
+    again (its wire's check also falls back to that).
     """
     where = "/".join(path)
     sigs = _commitment_signatures(msg["commitments"], where)
@@ -292,17 +313,23 @@ def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tab
         fields[name] = headers[name]
     body = msg.get(inline)
     if "content-digest" in names and not isinstance(body, bytes):
-        return msg
+        return _rebuilt(msg, sigs)
+    if "content-digest" in names and "content-digest" not in fields and isinstance(body, bytes):
+        implied.append("content-digest")  # the digest of its body, as upstream encodes it
+        fields["content-digest"] = httpsig.content_digest(body)
     fields["signature"] = sf.serialize_dictionary(
         (sig.label, sf.binary_item(sig.value)) for sig in sigs
     )
     fields["signature-input"] = sf.serialize_dictionary(
         (sig.label, sig.inner_list()) for sig in sigs
     )
-    tabm, wire = _decode(
-        fields, body if isinstance(body, bytes) else None, nested=True, check=False
-    )
-    if wire is not None:
+    try:
+        tabm, wire = _decode(
+            fields, body if isinstance(body, bytes) else None, nested=True, check=False
+        )
+    except rfc9421.MalformedSignature:  # a signed component is not among its fields
+        return _rebuilt(msg, sigs)
+    if wire is not None and check:
         wire.verify()  # once, now: later checks read the answer
     for name in implied:
         tabm.pop(name, None)  # in the wire only: the message did not carry it
@@ -311,6 +338,33 @@ def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tab
     if wire is not None:
         wires.append((path, wire))
     return out
+
+
+def _rebuilt(msg: Tabm, sigs: list[rfc9421.Signature]) -> Tabm:
+    """``msg`` with commitments rebuilt from its signatures (whatever names
+    the sender gave them) and its hmac as upstream computes it."""
+    commitments: Tabm = {}
+    for sig in sigs:
+        given = next(
+            (
+                c
+                for c in msg["commitments"].values()
+                if isinstance(c, dict) and c.get("signature") == sig.signature_member()
+            ),
+            {},
+        )
+        commitments[human_id(sha256(sig.value))] = {
+            **{k: v for k, v in given.items() if k.startswith("hashpath")},
+            "commitment-device": HTTPSIG,
+            "committer": sig.committer.encode("ascii"),
+            "alg": (sig.alg or "").encode("latin-1"),
+            "signature": sig.signature_member(),
+            "signature-input": sig.input_member(),
+        }
+    try:
+        return httpsig.reset_hmac({**msg, "commitments": commitments})
+    except CodecError:
+        return {**msg, "commitments": commitments}
 
 
 def _commitment_signatures(commitments: Any, where: str) -> list[rfc9421.Signature]:

@@ -33,7 +33,7 @@ from hyperbeam.message import commit
 from hyperbeam.message.id import unsigned_id
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import is_private, private_of
-from hyperbeam.message.wire import derive, to_rich
+from hyperbeam.message.wire import derive, exact_wire, to_rich
 
 DEFAULT_CODEC = "httpsig@1.0"
 ANS104 = "ans104@1.0"
@@ -152,9 +152,22 @@ def sign_reply(msg: Message, codec: str, wallet: Wallet | None) -> Message:
 
 Encoded: TypeAlias = tuple[dict[str, bytes], bytes]
 
+#: Keys a reply may add to a message and still send it as it arrived.
+_REPLY_EXTRA = frozenset({"status"})
+
 
 def encode(msg: Message, codec: str) -> Encoded:
-    """``(headers, body)`` of ``msg`` in ``codec``. Upstream: encode_reply/3."""
+    """``(headers, body)`` of ``msg`` in ``codec``. Upstream: encode_reply/3.
+
+    A message that is exactly what arrived (or what this node signed) in
+    that codec is sent as those bytes, byte for byte; its ``status`` is the
+    HTTP status line."""
+    wire = exact_wire(msg, _REPLY_EXTRA)
+    if wire is not None and wire.codec == codec:
+        headers, body = wire.http()
+        if codec != DEFAULT_CODEC:
+            headers = {**headers, "codec-device": codec.encode()}
+        return headers, body
     if codec == DEFAULT_CODEC:
         encoded = to_httpsig(commit.convert(msg, "tabm"), wire_safe=True)
         body = encoded.pop("body", b"")

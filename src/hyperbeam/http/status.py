@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from hyperbeam.message.model import Atom
+from hyperbeam.message.wire import derive
 
 STATUS_CODES = {
     "ok": 200,
@@ -54,5 +55,5 @@ def embed_status(status: str, result: Any) -> dict[str, Any]:
     """The result as a message carrying its HTTP ``status``."""
     code = status_code(status, result)
     if isinstance(result, dict):
-        return {**result, "status": code}
+        return derive(result, {**result, "status": code})
     return {"status": code, "body": result}

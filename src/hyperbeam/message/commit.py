@@ -51,7 +51,7 @@ from hyperbeam.message.id import (
 )
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import is_private, private_of
-from hyperbeam.message.wire import bind, derive, wire_of
+from hyperbeam.message.wire import bind, derive, exact_wire, wire_of
 
 DEFAULT_DEVICE = "httpsig@1.0"
 MatchMode: TypeAlias = Literal["strict", "only_present", "primary"]
@@ -304,6 +304,9 @@ def commit_tabm(msg: Message, wallet: Wallet, device: str = DEFAULT_DEVICE) -> t
         # Signed over the encoding it will be sent and stored in (encode once).
         tabm, http = httpsig.commit_encoded(_to_tabm(msg), wallet)
         signed = _restore_priv(_to_rich(tabm), private_of(msg))
+        for key, value in msg.items():
+            if exact_wire(value) is not None and key in signed:
+                signed[key] = value  # the nested signed message itself, with its wire
         wire = received.signed_wire(tabm, http)
         return (signed if wire is None else bind(signed, wire)), tabm
     tabm = codec.commit(_to_tabm(msg), wallet)

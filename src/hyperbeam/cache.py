@@ -301,7 +301,7 @@ def write_hashpath(msg: Message, store: Store, hashpath: str | None = None) -> s
     if hashpath is None:
         priv = msg.get("priv")
         found = priv.get("hashpath") if isinstance(priv, dict) else None
-        hashpath = hb_path.to_binary(found) if found is not None else None
+        hashpath = hb_path.to_binary(str(found)) if found is not None else None
     written = write(msg, store)
     if hashpath:
         store.make_link(written, hashpath)

@@ -356,7 +356,7 @@ def maybe_store(msg1: Any, msg2: Any, msg3: Any, opts: Opts) -> bool:
     hashpath = None
     if opts.get("hashpath", "update") == "update" and isinstance(msg3, dict):
         found = private_of(msg3).get("hashpath")
-        hashpath = found if isinstance(found, str) else None
+        hashpath = str(found) if found is not None else None
     args = (msg1, msg2, msg3, store, hashpath)
     if opts.get("async_cache", False):
         BACKGROUND.submit(args)

@@ -13,6 +13,7 @@ Upstream: hb_path.
 from __future__ import annotations
 
 import re
+from collections import UserString
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -177,6 +178,44 @@ def hashpath_alg(msg: Message) -> HashpathAlg:
     return sha256_chain
 
 
+class LazyHashpath(UserString):
+    """A hashpath computed the first time it is read.
+
+    Taking an unsigned message's ID means encoding all of it, and most
+    hashpaths (every step of a computation has one) are never read. It holds
+    what it needs: the hashpath of the base (itself maybe lazy) or, when the
+    base has none, the base itself, and the request's ID. A chain of lazy
+    hashpaths longer than :data:`MAX_LAZY_DEPTH` is computed at once, so
+    that it never holds more than that many steps of a computation alive.
+    It reads as text (``str(h)``, ``==`` with a ``str``, ``.split``...).
+    """
+
+    def __init__(self, base: Any, msg2_id: str, alg: HashpathAlg, id_of: IdFunction) -> None:
+        # (UserString.__init__ would set ``data``: it is computed instead.)
+        self._base: Any = base
+        self._msg2_id = msg2_id
+        self._alg = alg
+        self._id_of = id_of
+        self._value: str | None = None
+        self.depth: int = base.depth + 1 if isinstance(base, LazyHashpath) else 1
+        if self.depth > MAX_LAZY_DEPTH:
+            self.data  # noqa: B018 - computing it now drops the chain
+
+    @property
+    def data(self) -> str:  # type: ignore[override]  # (computed, never assigned)
+        if self._value is None:
+            base = self._base
+            base_text = str(base) if isinstance(base, str | UserString) else self._id_of(base)
+            self._value = chain_hashpath(base_text, self._msg2_id, self._alg)
+            self._base = None  # nothing is held once it is known
+            self.depth = 0
+        return self._value
+
+
+#: The longest chain of lazy hashpaths (see :class:`LazyHashpath`).
+MAX_LAZY_DEPTH = 32
+
+
 def base_hashpath(msg: Any, id_of: IdFunction) -> str:
     """The hashpath of a message itself: its private hashpath, else its ID."""
     if isinstance(msg, str | bytes):
@@ -196,16 +235,28 @@ def hashpath(msg1: Message, msg2: Any, id_of: IdFunction) -> str:
     ``dev_message:id(Msg, #{commitments => all})``).
     Upstream: hb_path:hashpath/3,4.
     """
-    msg1_hashpath = base_hashpath(msg1, id_of)
-    alg = hashpath_alg(msg1)
+    return chain_hashpath(base_hashpath(msg1, id_of), _request_id(msg2, id_of), hashpath_alg(msg1))
+
+
+def lazy_hashpath(msg1: Message, msg2: Any, id_of: IdFunction) -> LazyHashpath:
+    """:func:`hashpath`, computed when first read (see :class:`LazyHashpath`).
+    The request's ID is taken now (a signed request's costs nothing, and
+    the request is not kept); the base's only when the hashpath is read."""
+    if isinstance(msg1, str | bytes):
+        base: Any = base_hashpath(msg1, id_of)
+    else:
+        found = private_of(normalize_keys(msg1)).get("hashpath")
+        base = found if found is not None else msg1
+    return LazyHashpath(base, _request_id(msg2, id_of), hashpath_alg(msg1), id_of)
+
+
+def _request_id(msg2: Any, id_of: IdFunction) -> str:
     if isinstance(msg2, dict):
         content = {k: v for k, v in msg2.items() if k not in AO_CORE_KEYS}
         parts = request_parts(msg2)
         use_key = not content and parts is not None
-        msg2_id = to_binary(parts[0]) if use_key and parts else id_of(msg2)
-    else:
-        msg2_id = str(msg2)
-    return chain_hashpath(msg1_hashpath, msg2_id, alg)
+        return to_binary(parts[0]) if use_key and parts else id_of(msg2)
+    return str(msg2)
 
 
 def chain_hashpath(msg1_hashpath: str, msg2_id: str, alg: HashpathAlg = sha256_chain) -> str:

@@ -286,7 +286,7 @@ def _link(msg1: Message, msg2: Message, status: str, result: Any, opts: Opts) ->
         return with_private(result, {k: v for k, v in priv.items() if k != "hashpath"})
     if mode == "ignore":
         return result
-    return with_private(result, {**priv, "hashpath": hb_path.hashpath(msg1, msg2, _id_of)})
+    return with_private(result, {**priv, "hashpath": hb_path.lazy_hashpath(msg1, msg2, _id_of)})
 
 
 def _id_of(msg: Message) -> str:

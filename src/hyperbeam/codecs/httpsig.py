@@ -547,11 +547,25 @@ def hmac_digest(tabm: Tabm) -> bytes:
     source = {k: v for k, v in tabm.items() if k not in ("commitments", "body-keys")}
     sig_input = tabm.get("signature-input")
     keys = None if sig_input is None else _signature_input_components(to_bytes(sig_input))
-    for fields in _encodings(source, keys):
-        identifiers = normalize_component_identifiers(list(fields) if keys is None else keys)
-        base = signature_base(identifiers, fields, [("alg", HMAC_ALG), ("keyid", "ao")])
-        return hmac_mod.new(HMAC_KEY, base, hashlib.sha256).digest()
-    raise CodecError(f"signature components {keys} are not in the message")
+    candidates = list(_encodings(source, keys))
+    if not candidates:
+        raise CodecError(f"signature components {keys} are not in the message")
+    fields = candidates[0]
+    if len(candidates) > 1 and sig_input is not None and "signature" in tabm:
+        # Both encodings have the components: the one the signature holds over.
+        fields = next((f for f in candidates if _signed_over(tabm, f)), fields)
+    identifiers = normalize_component_identifiers(list(fields) if keys is None else keys)
+    base = signature_base(identifiers, fields, [("alg", HMAC_ALG), ("keyid", "ao")])
+    return hmac_mod.new(HMAC_KEY, base, hashlib.sha256).digest()
+
+
+def _signed_over(tabm: Tabm, fields: HttpMessage) -> bool:
+    """Whether the first signature ``tabm`` carries holds over ``fields``."""
+    try:
+        sigs = rfc9421.parse(to_bytes(tabm["signature"]), to_bytes(tabm["signature-input"]))
+    except rfc9421.MalformedSignature:
+        return False
+    return rfc9421.verify(sigs[0], fields, None) is None
 
 
 def _encodings(tabm: Tabm, components: Sequence[str] | None) -> Iterator[HttpMessage]:
@@ -728,7 +742,7 @@ def commit_encoded(
     priv = msg.get("priv")
     params: list[tuple[str, int | str | bytes]] = []
     if isinstance(priv, dict) and priv.get("hashpath") is not None:
-        params.append(("tag", to_bytes(priv["hashpath"])))
+        params.append(("tag", to_bytes(str(priv["hashpath"]))))
     encoded = to_httpsig(msg, wire_safe=wire_safe)  # a TABM already
     for dropped in ("signature", "signature-input", "priv"):
         encoded.pop(dropped, None)

@@ -226,12 +226,19 @@ def verify(
 
 def bases(sig: Signature, fields: Mapping[str, bytes]) -> Iterator[bytes | str]:
     """The signature bases worth trying (see the module docs), or the reason
-    one could not be built, RFC 9421's first."""
+    one could not be built: RFC 9421's first, unless a derived component
+    has a field of its name (``@path`` and a ``path`` field: AO clients and
+    upstream sign those that way)."""
     rfc = _rfc_base(sig, fields)
-    yield rfc
     upstream = _upstream_base(sig, fields)
-    if upstream != rfc:
-        yield upstream
+    upstream_style = any(
+        (name := component_name(item)).startswith("@") and name[1:] in fields
+        for item in sig.components
+    )
+    first, second = (upstream, rfc) if upstream_style else (rfc, upstream)
+    yield first
+    if second != first:
+        yield second
 
 
 def _rfc_base(sig: Signature, fields: Mapping[str, bytes]) -> bytes | str:

@@ -11,6 +11,7 @@ new_keyfile/2) and rsa_pss.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -153,11 +154,18 @@ def address_of(owner: bytes) -> str:
 def verify(owner: bytes, data: bytes, signature: bytes, digest: Digest = "sha256") -> bool:
     """Check an RSA-PSS signature by the key whose modulus is ``owner``."""
     try:
-        public = rsa.RSAPublicNumbers(PUBLIC_EXPONENT, int.from_bytes(owner, "big")).public_key()
-        public.verify(signature, data, _pss(digest, padding.PSS.AUTO), _HASHES[digest]())
+        _public_key(owner).verify(
+            signature, data, _pss(digest, padding.PSS.AUTO), _HASHES[digest]()
+        )
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key(owner: bytes) -> rsa.RSAPublicKey:
+    """The key of a modulus, made once (the same signers come back again and again)."""
+    return rsa.RSAPublicNumbers(PUBLIC_EXPONENT, int.from_bytes(owner, "big")).public_key()
 
 
 def load_or_create(path: Path) -> Wallet:

@@ -28,10 +28,13 @@ def private_of(msg: Any) -> Message:
 
 
 def with_private(msg: Message, priv: Message) -> Message:
-    """A copy of ``msg`` with ``priv`` as its private map. Upstream: set_priv/2."""
+    """A copy of ``msg`` with ``priv`` as its private map (keeping the wire a
+    :class:`hyperbeam.message.wire.Bound` message has). Upstream: set_priv/2."""
     if not priv and "priv" not in msg:
         return msg
-    return {**msg, "priv": priv}
+    new = {**msg, "priv": priv}
+    derive = getattr(msg, "derive", None)
+    return new if derive is None else derive(new)
 
 
 def strip_private(msg: Message) -> Message:

@@ -66,6 +66,10 @@ class Bound(dict[str, Any]):
         super().__init__(items)
         self.binding = binding
 
+    def derive(self, new: Message) -> Bound:
+        """``new`` (made from this message) with this message's binding."""
+        return Bound(new, self.binding)
+
 
 def bind(msg: Message, wire: Wire) -> Bound:
     """``msg`` as the message of ``wire``."""
@@ -82,7 +86,7 @@ def derive(msg: Any, new: Message) -> Message:
     """``new`` (a message made from ``msg``, sharing its values) keeping
     ``msg``'s wire, which holds as long as the committed values are the same."""
     if isinstance(msg, Bound):
-        return Bound(new, msg.binding)
+        return msg.derive(new)
     return new
 
 

@@ -46,6 +46,10 @@ class Device:
 
     name: ClassVar[str] = ""
     KEYS: ClassVar[Mapping[str, str]] = {}
+    #: Keys whose results are never stored (they mark them ``volatile``):
+    #: the resolver does not look them up in the cache either, which would
+    #: mean taking the base's ID for nothing.
+    VOLATILE: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -146,7 +146,7 @@ def _resolve_step(msg1: Any, msg2: Any, opts: Opts) -> Result:
     msg1 = normalize_keys(msg1)
     msg2 = normalize_keys(msg2)
     # Stage 2: cache lookup (which also loads a base given by its ID).
-    if opts.get("store") is not None:
+    if opts.get("store") is not None and not _volatile_key(msg1, msg2, opts):
         status, found = cache_control.maybe_lookup(msg1, msg2, opts)
         if status != "continue":
             return status, found
@@ -156,6 +156,18 @@ def _resolve_step(msg1: Any, msg2: Any, opts: Opts) -> Result:
     if not isinstance(msg1, dict):
         return "error", NOT_FOUND
     return _stage4_coalesce(msg1, msg2, opts)
+
+
+def _volatile_key(msg1: Any, msg2: Message, opts: Opts) -> bool:
+    """Whether ``msg2`` asks ``msg1``'s device for a key it never stores."""
+    if not isinstance(msg1, dict):
+        return False
+    try:
+        device = load_device(msg1, opts)
+    except HyperbeamError:
+        return False
+    volatile: frozenset[str] = getattr(device, "VOLATILE", frozenset())
+    return bool(volatile) and hb_path.hd(msg2) in volatile
 
 
 def _subresolve(msg1: Any, device: str | None, req: Any, opts: Opts) -> Result:

@@ -463,10 +463,12 @@ def _commitments_from_signature(
         digest = rfc9421.hmac_digest(parsed, fields)
     except (rfc9421.MalformedSignature, ValueError):
         return reset_hmac(with_commitments)
-    ordered = sorted(parsed, key=lambda sig: sig.label.encode("latin-1"))
+    joined_sig, joined_input = rfc9421.joined(
+        sorted(parsed, key=lambda sig: sig.label.encode("latin-1"))
+    )
     others[human_id(digest)] = {
-        "signature": sf.serialize_dictionary((x.label, sf.binary_item(x.value)) for x in ordered),
-        "signature-input": sf.serialize_dictionary((x.label, x.inner_list()) for x in ordered),
+        "signature": joined_sig,
+        "signature-input": joined_input,
         "commitment-device": HTTPSIG_DEVICE,
         "alg": HTTP_HMAC_ALG,
     }
@@ -636,7 +638,7 @@ def _component_line(identifier: str, fields: Mapping[str, Any]) -> bytes:
     if norm not in fields:
         raise CodecError(f"signature component {norm!r} is not in the message")
     value = trim_and_normalize(to_bytes(fields[norm]))
-    return sf.serialize_item(sf.string_item(key_bytes(norm))) + b": " + value
+    return b'"' + sf.escape_string(key_bytes(norm)) + b'": ' + value
 
 
 def trim_and_normalize(value: bytes) -> bytes:
@@ -672,13 +674,16 @@ def signature_params(
     return sf.InnerList(items, tuple(sf_params))
 
 
+_LATIN1_LOWER = bytes(
+    b + 0x20 if (0x41 <= b <= 0x5A or (0xC0 <= b <= 0xDE and b != 0xD7)) else b for b in range(256)
+)
+
+
 def _latin1_lower(raw: bytes) -> bytes:
     """Lowercase each byte as a Latin-1 character, as upstream's lower_bin/1
     (``string:lowercase`` over the bytes) does: this also changes the lead
     bytes of some UTF-8 sequences."""
-    return bytes(
-        b + 0x20 if (0x41 <= b <= 0x5A or (0xC0 <= b <= 0xDE and b != 0xD7)) else b for b in raw
-    )
+    return raw.translate(_LATIN1_LOWER)
 
 
 def hmac_id(tabm: Tabm) -> str:

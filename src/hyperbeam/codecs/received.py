@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hyperbeam.codecs import ans104, httpsig, rfc9421, sf
+from hyperbeam.codecs import ans104, httpsig, rfc9421
 from hyperbeam.codecs.structured import Tabm, implicit_keys, sort_keys
 from hyperbeam.errors import CodecError, SignatureError
 from hyperbeam.message.ids import human_id, sha256
@@ -317,12 +317,7 @@ def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]], *, che
     if "content-digest" in names and "content-digest" not in fields and isinstance(body, bytes):
         implied.append("content-digest")  # the digest of its body, as upstream encodes it
         fields["content-digest"] = httpsig.content_digest(body)
-    fields["signature"] = sf.serialize_dictionary(
-        (sig.label, sf.binary_item(sig.value)) for sig in sigs
-    )
-    fields["signature-input"] = sf.serialize_dictionary(
-        (sig.label, sig.inner_list()) for sig in sigs
-    )
+    fields["signature"], fields["signature-input"] = rfc9421.joined(sigs)
     try:
         tabm, wire = _decode(
             fields, body if isinstance(body, bytes) else None, nested=True, check=False
@@ -349,7 +344,7 @@ def _rebuilt(msg: Tabm, sigs: list[rfc9421.Signature]) -> Tabm:
             (
                 c
                 for c in msg["commitments"].values()
-                if isinstance(c, dict) and c.get("signature") == sig.signature_member()
+                if isinstance(c, dict) and c.get("signature") == sig.signature_member
             ),
             {},
         )
@@ -358,8 +353,8 @@ def _rebuilt(msg: Tabm, sigs: list[rfc9421.Signature]) -> Tabm:
             "commitment-device": HTTPSIG,
             "committer": sig.committer.encode("ascii"),
             "alg": (sig.alg or "").encode("latin-1"),
-            "signature": sig.signature_member(),
-            "signature-input": sig.input_member(),
+            "signature": sig.signature_member,
+            "signature-input": sig.input_member,
         }
     try:
         return httpsig.reset_hmac({**msg, "commitments": commitments})
@@ -407,19 +402,17 @@ def _commitments(sigs: list[rfc9421.Signature], fields: Mapping[str, bytes]) -> 
                 "commitment-device": HTTPSIG,
                 "committer": sig.committer.encode("ascii"),
                 "alg": (sig.alg or "").encode("latin-1"),
-                "signature": sig.signature_member(),
-                "signature-input": sig.input_member(),
+                "signature": sig.signature_member,
+                "signature-input": sig.input_member,
             }
         )
         out[human_id(sha256(sig.value))] = commitment
-    ordered = sorted(sigs, key=lambda sig: sig.label.encode("latin-1"))
+    joined_sig, joined_input = rfc9421.joined(
+        sorted(sigs, key=lambda sig: sig.label.encode("latin-1"))
+    )
     hmac_commitment: Tabm = {
-        "signature": sf.serialize_dictionary(
-            (sig.label, sf.binary_item(sig.value)) for sig in ordered
-        ),
-        "signature-input": sf.serialize_dictionary(
-            (sig.label, sig.inner_list()) for sig in ordered
-        ),
+        "signature": joined_sig,
+        "signature-input": joined_input,
         "commitment-device": HTTPSIG,
         "alg": httpsig.HTTP_HMAC_ALG,
     }

@@ -30,8 +30,9 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import parse_qsl, quote
 
 from hyperbeam.codecs import sf
@@ -56,17 +57,18 @@ class MalformedSignature(SignatureError):
     """``signature``/``signature-input`` that cannot be read at all."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Signature:
     """One labelled signature of a message: its components, parameters and
-    bytes, as the ``signature``/``signature-input`` dictionaries carried it."""
+    bytes, as the ``signature``/``signature-input`` dictionaries carried it.
+    What is derived from them is computed once."""
 
     label: str
     components: tuple[sf.Item, ...]
     params: tuple[tuple[str, sf.Bare], ...]
     value: bytes
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         """The component names (``@path``, ``content-digest``...), lowercased."""
         return [component_name(item) for item in self.components]
@@ -81,7 +83,7 @@ class Signature:
     def alg(self) -> str | None:
         return self.param("alg")
 
-    @property
+    @cached_property
     def owner(self) -> bytes:
         """The RSA modulus the ``keyid`` names (a :class:`MalformedSignature` if none)."""
         keyid = self.param("keyid")
@@ -92,21 +94,40 @@ class Signature:
         except (ValueError, binascii.Error):
             raise MalformedSignature(f"signature {self.label!r}: keyid is not base64url") from None
 
-    @property
+    @cached_property
     def committer(self) -> str:
         """The address of the signing key."""
         return address_of(self.owner)
 
+    @cached_property
     def input_member(self) -> bytes:
         """``label=(...);params``: this signature's ``signature-input`` member."""
-        return sf.serialize_dictionary([(self.label, self.inner_list())])
+        return sf.serialize_dictionary([(self.label, self.inner_list)])
 
+    @cached_property
     def signature_member(self) -> bytes:
         """``label=:...:``: this signature's ``signature`` member."""
         return sf.serialize_dictionary([(self.label, sf.binary_item(self.value))])
 
+    @cached_property
     def inner_list(self) -> sf.InnerList:
         return sf.InnerList(self.components, self.params)
+
+    @cached_property
+    def params_line(self) -> bytes:
+        """The ``@signature-params`` value as received: the serialized inner list."""
+        return sf.serialize_list([self.inner_list])
+
+
+def joined(sigs: Iterable[Signature]) -> tuple[bytes, bytes]:
+    """``signature`` and ``signature-input`` dictionaries of several signatures."""
+    ordered = list(sigs)
+    if len(ordered) == 1:
+        return ordered[0].signature_member, ordered[0].input_member
+    return (
+        b", ".join(sig.signature_member for sig in ordered),
+        b", ".join(sig.input_member for sig in ordered),
+    )
 
 
 def parse(signature: bytes, signature_input: bytes) -> list[Signature]:
@@ -229,14 +250,14 @@ def bases(sig: Signature, fields: Mapping[str, bytes]) -> Iterator[bytes | str]:
     one could not be built: RFC 9421's first, unless a derived component
     has a field of its name (``@path`` and a ``path`` field: AO clients and
     upstream sign those that way)."""
-    rfc = _rfc_base(sig, fields)
-    upstream = _upstream_base(sig, fields)
     upstream_style = any(
         (name := component_name(item)).startswith("@") and name[1:] in fields
         for item in sig.components
     )
-    first, second = (upstream, rfc) if upstream_style else (rfc, upstream)
+    builders = (_upstream_base, _rfc_base) if upstream_style else (_rfc_base, _upstream_base)
+    first = builders[0](sig, fields)
     yield first
+    second = builders[1](sig, fields)
     if second != first:
         yield second
 
@@ -257,8 +278,7 @@ def _rfc_base(sig: Signature, fields: Mapping[str, bytes]) -> bytes | str:
             if isinstance(value, str):
                 return value
         lines.append(sf.serialize_item(item) + b": " + value)
-    params = sf.serialize_list([sig.inner_list()])
-    return b"\n".join([*lines, b'"@signature-params": ' + params])
+    return b"\n".join([*lines, b'"@signature-params": ' + sig.params_line])
 
 
 def _upstream_base(sig: Signature, fields: Mapping[str, bytes]) -> bytes | str:

@@ -263,8 +263,8 @@ def to_message(tabm: Tabm, *, deep: bool = True) -> Message:
     """
     if not isinstance(tabm, dict):
         raise CodecError(f"cannot convert {type(tabm).__name__} from a TABM")
-    raw_types = tabm.get(AO_TYPES, b"")
-    types = parse_ao_types(raw_types if _is_binary(raw_types) else b"")
+    raw_types = tabm.get(AO_TYPES)
+    types = parse_ao_types(raw_types) if raw_types and _is_binary(raw_types) else {}
     out: Message = {}
     for key, kind in types.items():
         if kind == "empty-binary":
@@ -276,7 +276,10 @@ def to_message(tabm: Tabm, *, deep: bool = True) -> Message:
     for raw_key, value in tabm.items():
         if raw_key == AO_TYPES:
             continue
-        if _is_binary(value):
+        if type(value) is bytes:  # the usual TABM value
+            found = types.get(normalize_key(raw_key)) if types else None
+            out[raw_key] = binary_out(value) if found is None else decode_value(found, value)
+        elif _is_binary(value):
             found = types.get(normalize_key(raw_key))
             raw = to_bytes(value)
             out[raw_key] = binary_out(raw) if found is None else decode_value(found, raw)
@@ -447,7 +450,23 @@ def _is_default(key: str, value: Any) -> bool:
     return False
 
 
+#: The transaction fields that have defaults (see :func:`_is_default`).
+_TX_FIELDS = frozenset(
+    {"id", "unsigned_id", "owner", "signature", "last_tx", "target", "data", "data_root"}
+    | {"tags", "data_tree", "quantity", "data_size", "reward", "denomination", "format"}
+    | {"manifest"}
+)
+
+
 def filter_default_keys(msg: Message) -> Message:
     """Drop keys holding their transaction-record default. Upstream:
     hb_message:filter_default_keys/1."""
-    return {k: v for k, v in msg.items() if not _is_default(normalize_key(k), v)}
+    dropped = [
+        k
+        for k, v in msg.items()
+        if (k in _TX_FIELDS or not (type(k) is str and k.islower()))
+        and _is_default(normalize_key(k), v)
+    ]
+    if not dropped:
+        return msg
+    return {k: v for k, v in msg.items() if k not in dropped}

@@ -136,6 +136,7 @@ class ProcessDevice(Device):
     """Upstream: dev_process.erl."""
 
     name = "process@1.0"
+    VOLATILE = frozenset({"schedule", "slot", "now", "push"})
 
     def info(self, msg: Any, opts: Mapping[str, Any]) -> dict[str, Any]:
         return {"exports": ["compute", "schedule", "slot", "now", "push", "snapshot", "results"]}

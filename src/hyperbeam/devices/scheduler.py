@@ -249,6 +249,7 @@ class SchedulerDevice(Device):
     """Upstream: dev_scheduler.erl."""
 
     name = "scheduler@1.0"
+    VOLATILE = frozenset({"schedule", "slot", "status", "location"})
 
     def info(self, msg: Any, opts: Mapping[str, Any]) -> dict[str, Any]:
         return {

@@ -490,6 +490,11 @@ def deep_set(msg: Any, path: list[Any], value: Any, opts: Opts) -> Any:
 
 
 def _device_set(msg: Any, key: Any, value: Any, opts: Opts, mode: str = "deep") -> Any:
+    plain = isinstance(key, str) and key != "path" and "/" not in key
+    if mode == "deep" and plain and _sets_as_message(msg, opts):
+        # What the resolution below does, without one (internal calls keep
+        # the hashpath and never touch the cache).
+        return _message_set(msg, {normalize_key(key): value})
     if key == "path":
         req: Message = {"path": "set_path", "value": value}
     elif key == "/" and isinstance(value, dict):

@@ -207,13 +207,14 @@ def decode(
     TABM (only its committed keys when it is signed, with its commitments)
     and the wire of every signed message in it, by its path (``()`` for the
     message itself). Raises :class:`SignatureError` (400) when the message's
-    own signature does not verify; a nested message that does not verify
-    keeps the reason in its wire (see :func:`_nested_signed`).
+    own signature does not verify. Nested signed messages are checked when
+    something asks (upstream checks them where they are used), on their
+    received values, once (see :func:`_nested_signed`).
     """
     merged = {**fields, **(derived or {})}
     tabm, wire = _decode(merged, body, nested=False, check=True)
     wires: list[tuple[Path, Wire]] = [] if wire is None else [((), wire)]
-    return _nested(tabm, (), wires, check=True), wires
+    return _nested(tabm, (), wires, check=False), wires
 
 
 def _decode(

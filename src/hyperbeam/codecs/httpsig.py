@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac as hmac_mod
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -187,19 +188,19 @@ def _do_to(tabm: Tabm, headers: HttpMessage, inline: str, wire_safe: bool) -> Ht
     return out
 
 
-_TOKEN_BYTES = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
-_BAD_VALUE_BYTES = frozenset(range(0x20)) - {0x09} | {0x7F}
+_TOKEN_BYTES = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def _is_header_name(key: str) -> bool:
     raw = key_bytes(key)
-    return bool(raw) and all(byte in _TOKEN_BYTES for byte in raw)
+    return bool(raw) and not raw.translate(None, _TOKEN_BYTES)
 
 
 def _is_header_value(raw: bytes) -> bool:
     if raw[:1] in (b" ", b"\t") or raw[-1:] in (b" ", b"\t"):
         return False
-    return not any(byte in _BAD_VALUE_BYTES for byte in raw)
+    return _BAD_VALUE.search(raw) is None
 
 
 def group_maps(body: Tabm, parent: str = "", top: Tabm | None = None) -> Tabm:
@@ -632,6 +633,12 @@ def signature_base(
     return lines + b'\n"@signature-params": ' + signature_params_line(identifiers, params)
 
 
+def _joined_base(identifiers: Sequence[str], lines: Mapping[str, bytes], params: bytes) -> bytes:
+    """A signature base from component lines made already (by name without ``@``)."""
+    body = b"\n".join(lines[i.removeprefix("@")] for i in identifiers)
+    return body + b'\n"@signature-params": ' + params
+
+
 def _component_line(identifier: str, fields: Mapping[str, Any]) -> bytes:
     name = identifier[1:] if identifier.startswith("@") else identifier
     norm = normalize_key(name)
@@ -652,7 +659,14 @@ def signature_params_line(
 ) -> bytes:
     """``("a" "b");alg="...";keyid="..."`` with parameters sorted by name and
     unknown ones dropped. Upstream: dev_codec_httpsig:signature_params_line/2."""
-    return sf.serialize_list([signature_params(identifiers, params)])
+    inner = signature_params(identifiers, params)
+    items = b" ".join(b'"' + sf.escape_string(_bare_bytes(i.bare)) + b'"' for i in inner.items)
+    return b"(" + items + b")" + sf.serialize_params(inner.params)
+
+
+def _bare_bytes(bare: sf.Bare) -> bytes:
+    value = bare.value
+    return value if isinstance(value, bytes) else str(value).encode("latin-1")
 
 
 def signature_params(
@@ -756,7 +770,10 @@ def commit_encoded(
         fields["content-digest"] = content_digest(encoded["body"])
     identifiers = add_derived_specifiers(sort_keys(fields))
     params += [("alg", RSA_ALG), ("keyid", b64url_encode(wallet.owner))]
-    base = signature_base(identifiers, fields, params)
+    # Each component's line once: both bases (signature, hmac) are made of them.
+    lines = {i.removeprefix("@"): _component_line(i, fields) for i in identifiers}
+    params_line = signature_params_line(identifiers, params)
+    base = _joined_base(identifiers, lines, params_line)
     signature = wallet.sign(base, "sha512")
     name = address_to_sig_name(wallet.address)
     commitment: Tabm = {
@@ -764,7 +781,7 @@ def commit_encoded(
         "alg": HTTP_RSA_ALG,
         "committer": wallet.address.encode("ascii"),
         "signature": sf.serialize_dictionary([(name, sf.binary_item(signature))]),
-        "signature-input": sf.serialize_dictionary([(name, signature_params(identifiers, params))]),
+        "signature-input": name.encode("latin-1") + b"=" + params_line,
     }
     earlier = _commitments_of(msg)
     commitments = {**earlier, human_id(sha256(signature)): commitment}
@@ -772,9 +789,8 @@ def commit_encoded(
         # The only signature: the hmac covers the same components, so its base
         # is built from the fields just signed (as reset_hmac would rebuild them).
         hmac_params: list[tuple[str, int | str | bytes]] = [("alg", HMAC_ALG), ("keyid", "ao")]
-        hmac_base = signature_base(
-            normalize_component_identifiers(identifiers), fields, hmac_params
-        )
+        hmac_ids = normalize_component_identifiers(identifiers)
+        hmac_base = _joined_base(hmac_ids, lines, signature_params_line(hmac_ids, hmac_params))
         hmac_commitment: Tabm = {
             "signature": commitment["signature"],
             "signature-input": commitment["signature-input"],

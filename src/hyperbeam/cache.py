@@ -52,7 +52,7 @@ from collections.abc import Iterable
 from typing import Any, TypeAlias
 
 from hyperbeam.ao import path as hb_path
-from hyperbeam.codecs import received
+from hyperbeam.codecs import packed, received
 from hyperbeam.codecs.received import Wire
 from hyperbeam.codecs.structured import Tabm, binary_out, to_bytes
 from hyperbeam.errors import HyperbeamError
@@ -284,6 +284,26 @@ def _check_key(key: str) -> None:
         raise CacheError(f"the key {key!r} cannot be a path segment in the store")
 
 
+def write_packed(path: PathLike, msg: Message, store: Store, *, links: Iterable[str] = ()) -> str:
+    """Write ``msg`` as one record at ``path`` (not under its ID: no ID is
+    taken), and link each of ``links`` to it; ``path`` is returned. For what
+    the node computes and reads back by where it put it (process states).
+    :func:`read` reads it, sub-paths included."""
+    where = _path(path)
+    if not isinstance(msg, dict):
+        raise CacheError(f"cannot write a {type(msg).__name__} as a record")
+    _refuse_device_maps(msg)
+    try:
+        record = packed.pack(commit.convert(strip_private(msg), "tabm"))
+    except (HyperbeamError, ValueError, TypeError) as exc:
+        raise CacheError(f"could not write the message: {exc}") from exc
+    units: builtins.list[Unit] = [(where, [("value", where, record)])]
+    units += [(link, [("link", link, where.encode())]) for link in links]
+    target = store.writer()
+    target.atomically(lambda: target.apply(units))
+    return where
+
+
 def write_binary(hashpath: str, value: bytes | str, store: Store) -> str:
     """Write a binary at its content address and link ``hashpath`` to it;
     returns the ``data/...`` path. Upstream: hb_cache:write_binary/3."""
@@ -355,6 +375,8 @@ def _read_raw(
     kind = store.type(resolved)
     if kind == "simple":
         value = store.read(resolved)
+        if value is not None and packed.is_packed(value):
+            return packed.unpack(value)
         if value is None or not received.is_record(value):
             return value
         tabm, kept = received.from_record(value)
@@ -377,6 +399,14 @@ def _read_raw(
     return out
 
 
+def exists(path: PathLike, store: Store) -> bool:
+    """Whether something is at ``path`` (inside a stored record too)."""
+    where = _path(path)
+    if store.type(store.resolve(where)) is not None:
+        return True
+    return _read_in_record(where, store) is not None
+
+
 def _read_in_record(path: str, store: Store) -> bytes | Tabm | None:
     """A value inside a stored record (``<ID>/key/...``, where ``<ID>`` is a
     signed message kept as it arrived), or ``None``."""
@@ -386,9 +416,12 @@ def _read_in_record(path: str, store: Store) -> bytes | Tabm | None:
         if store.type(resolved) != "simple":
             continue
         raw = store.read(resolved)
-        if raw is None or not received.is_record(raw):
+        if raw is not None and packed.is_packed(raw):
+            value: Any = packed.unpack(raw)
+        elif raw is not None and received.is_record(raw):
+            value = received.from_record(raw)[0]
+        else:
             return None
-        value: Any = received.from_record(raw)[0]
         for key in parts[cut:]:
             value = value.get(key) if isinstance(value, dict) else None
         return value if isinstance(value, bytes | dict) else None
@@ -514,6 +547,7 @@ __all__ = [
     "DeviceMapError",
     "SubpathNotFound",
     "data_path",
+    "exists",
     "link",
     "list",
     "list_numbered",
@@ -523,5 +557,6 @@ __all__ = [
     "write",
     "write_binary",
     "write_hashpath",
+    "write_packed",
     "write_resolved",
 ]

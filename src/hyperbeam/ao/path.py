@@ -190,10 +190,10 @@ class LazyHashpath(UserString):
     It reads as text (``str(h)``, ``==`` with a ``str``, ``.split``...).
     """
 
-    def __init__(self, base: Any, msg2_id: str, alg: HashpathAlg, id_of: IdFunction) -> None:
+    def __init__(self, base: Any, msg2: Any, alg: HashpathAlg, id_of: IdFunction) -> None:
         # (UserString.__init__ would set ``data``: it is computed instead.)
         self._base: Any = base
-        self._msg2_id = msg2_id
+        self._msg2: Any = msg2  # its ID, or the request to take it of
         self._alg = alg
         self._id_of = id_of
         self._value: str | None = None
@@ -204,10 +204,11 @@ class LazyHashpath(UserString):
     @property
     def data(self) -> str:  # type: ignore[override]  # (computed, never assigned)
         if self._value is None:
-            base = self._base
+            base, msg2 = self._base, self._msg2
             base_text = str(base) if isinstance(base, str | UserString) else self._id_of(base)
-            self._value = chain_hashpath(base_text, self._msg2_id, self._alg)
-            self._base = None  # nothing is held once it is known
+            msg2_id = msg2 if isinstance(msg2, str) else _request_id(msg2, self._id_of)
+            self._value = chain_hashpath(base_text, msg2_id, self._alg)
+            self._base = self._msg2 = None  # nothing is held once it is known
             self.depth = 0
         return self._value
 
@@ -239,15 +240,15 @@ def hashpath(msg1: Message, msg2: Any, id_of: IdFunction) -> str:
 
 
 def lazy_hashpath(msg1: Message, msg2: Any, id_of: IdFunction) -> LazyHashpath:
-    """:func:`hashpath`, computed when first read (see :class:`LazyHashpath`).
-    The request's ID is taken now (a signed request's costs nothing, and
-    the request is not kept); the base's only when the hashpath is read."""
+    """:func:`hashpath`, computed when first read (see :class:`LazyHashpath`):
+    the IDs of the base and of the request are taken only then."""
     if isinstance(msg1, str | bytes):
         base: Any = base_hashpath(msg1, id_of)
     else:
         found = private_of(normalize_keys(msg1)).get("hashpath")
         base = found if found is not None else msg1
-    return LazyHashpath(base, _request_id(msg2, id_of), hashpath_alg(msg1), id_of)
+    request = msg2 if isinstance(msg2, dict) else str(msg2)
+    return LazyHashpath(base, request, hashpath_alg(msg1), id_of)
 
 
 def _request_id(msg2: Any, id_of: IdFunction) -> str:

@@ -148,3 +148,23 @@ def test_verify_of_a_body_covers_its_nested_parts(
     assert tampered.count(new) == 1
     res = http.post("/~message@1.0/verify", headers=headers, content=tampered)
     assert (res.status_code, res.text) == (200, '"false"')
+
+
+def test_a_signed_request_is_kept_and_served_as_it_arrived(
+    http: httpx.Client, wallet: Wallet
+) -> None:
+    signed = commit.commit(
+        {"path": "/~message@1.0/a", "a": "1", "n": 7, "inner": {"x": "y", "deep": {"k": "v"}}},
+        wallet,
+    )
+    headers, body = encode_request(signed)
+    # Reorder the headers the way another client might: order never matters.
+    headers = dict(reversed(list(headers.items())))
+    assert http.post("/~message@1.0/a", headers=headers, content=body).text == "1"
+    stored = http.get(f"/{commit.id(signed)}")
+    assert stored.status_code == 200
+    for name in ("signature", "signature-input", "content-digest", "ao-types", "a", "n"):
+        assert stored.headers[name] == headers[name], name
+    assert stored.content == body
+    # ... and it is one record: its keys are read from inside it.
+    assert http.get(f"/{commit.id(signed)}/inner/deep/k").text == "v"

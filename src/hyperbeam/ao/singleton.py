@@ -374,6 +374,11 @@ def _codec_roundtrip(msg: Message, trusted: frozenset[int] = frozenset()) -> Mes
         for key, value in _normalized(msg).items()
         if key not in _REGEN_KEYS and not is_private(key)
     }
+    if structured.AO_TYPES not in norm:
+        # What to_message does to a message without types: binaries as text
+        # when they are UTF-8, transaction defaults dropped.
+        plain = {k: structured.binary_out(v) if type(v) is bytes else v for k, v in norm.items()}
+        return structured.filter_default_keys(plain)
     try:
         return structured.to_message(norm, deep=False)
     except CodecError as exc:

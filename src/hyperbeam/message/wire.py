@@ -35,7 +35,7 @@ class Binding:
 
     wire: Wire
     values: tuple[tuple[str, object], ...]
-    #: The keys the message had (private ones aside).
+    #: The keys of the message the wire covers.
     keys: frozenset[str]
 
     def holds(self, msg: Message) -> bool:
@@ -74,10 +74,13 @@ class Bound(dict[str, Any]):
 def bind(msg: Message, wire: Wire) -> Bound:
     """``msg`` as the message of ``wire``."""
     keys = (*wire.committed, "commitments")
+    covered = frozenset(keys)
     binding = Binding(
         wire,
         tuple((key, msg.get(key, _MISSING)) for key in keys),
-        frozenset(k for k in msg if not is_private(k)),
+        # (A nested message may carry keys its signature does not cover: it is
+        # then not exactly the wire's message.)
+        frozenset(k for k in msg if k in covered),
     )
     return Bound(msg, binding)
 

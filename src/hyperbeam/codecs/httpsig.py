@@ -343,8 +343,8 @@ def _parse_part(part: bytes, inline: str) -> tuple[str, Any]:
         if not line:
             continue
         header, colon, value = line.partition(b": ")
-        if colon:
-            headers[header.decode("utf-8", "surrogateescape")] = value
+        if colon:  # field names are case-insensitive (RFC 9110 section 5.1), IDs aside
+            headers[normalize_key(header.decode("utf-8", "surrogateescape"))] = value
     disposition = headers.pop("content-disposition", None)
     if disposition is None:
         raise CodecError("multipart part has no content-disposition")

@@ -79,6 +79,9 @@ class Wire:
     #: The message as a TABM (its committed keys and its commitments), as
     #: decoded from this wire: encoding the message again starts from it.
     tabm: Tabm = field(default_factory=dict)
+    #: Signed fields a nested message did not carry, given the values
+    #: upstream's encoder would (see :func:`_nested_signed`).
+    implied: tuple[str, ...] = ()
     _checked: str | None = field(default=None, repr=False)
     _verified: bool = field(default=False, repr=False)
 
@@ -103,8 +106,8 @@ class Wire:
         """Whether ``sig`` holds over the message encoded as upstream would:
         a nested message signed over a body that now travels as more parts
         (upstream flattens nested messages) is checked that way."""
-        if not self.nested or not self.tabm:
-            return False
+        if not self.nested or not self.tabm or "content-digest" not in self.implied:
+            return False  # (a digest that arrived must match the body that arrived)
         cid = human_id(sha256(sig.value))
         return cid in self.tabm.get("commitments", {}) and httpsig.verify_commitment(self.tabm, cid)
 
@@ -226,9 +229,10 @@ def _decode(
     if "signature" in fields or "signature-input" in fields:
         sigs = rfc9421.parse(fields.get("signature", b""), fields.get("signature-input", b""))
     raw_body = body or b""
+    forms: dict[str, str | None] = {}
     if check:
         for sig in sigs:
-            reason = rfc9421.verify(sig, fields, raw_body)
+            reason, forms[sig.label] = rfc9421.check(sig, fields, raw_body)
             if reason is not None:
                 raise SignatureError(f"the signature {sig.label!r} does not verify: {reason}")
     if nested:
@@ -246,14 +250,37 @@ def _decode(
         tabm.pop("content-digest", None)
     if not sigs:
         return tabm, None
-    commitments = _commitments(sigs, fields)
+    derived = _request_line(sigs, fields, forms)
+    # A derived component signed as the request's (``@path``: the URL's) is
+    # the value of its key, whatever a header of that name says.
+    signed_fields = {**fields, **{key: fields[dkey] for dkey, key in derived.items()}}
+    tabm.update({key: fields[dkey] for dkey, key in derived.items()})
+    commitments = _commitments(sigs, signed_fields)
     covered = _committed(sigs, tabm, fields, raw_body)
     kept = {k: v for k, v in tabm.items() if k in covered}
     kept["commitments"] = commitments
-    wire = _wire(sigs, fields, body, nested, covered, kept)
+    wire = _wire(sigs, fields, body, nested, covered, kept, derived)
     if check:
         wire.mark_verified()
     return kept, wire
+
+
+def _request_line(
+    sigs: list[rfc9421.Signature], fields: Mapping[str, bytes], forms: Mapping[str, str | None]
+) -> dict[str, str]:
+    """The derived components whose signed value is the request's (RFC
+    9421's form), by their field key (``@path``) to their message key
+    (``path``). Without a check (a stored record), a derived value kept
+    without a field of its name is one."""
+    out: dict[str, str] = {}
+    for sig in sigs:
+        form = forms.get(sig.label)
+        for dkey, key in rfc9421.derived_fields(sig):
+            if dkey not in fields:
+                continue
+            if form == rfc9421.RFC or (form is None and key not in fields):
+                out[dkey] = key
+    return out
 
 
 def _decode_headers_and_body(fields: Mapping[str, bytes], body: bytes) -> Tabm:
@@ -325,8 +352,10 @@ def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]], *, che
         )
     except rfc9421.MalformedSignature:  # a signed component is not among its fields
         return _rebuilt(msg, sigs)
-    if wire is not None and check:
-        wire.verify()  # once, now: later checks read the answer
+    if wire is not None:
+        wire.implied = tuple(implied)
+        if check:
+            wire.verify()  # once, now: later checks read the answer
     for name in implied:
         tabm.pop(name, None)  # in the wire only: the message did not carry it
     # Keys beside the signed ones (unsigned parts) stay, as upstream keeps them.
@@ -453,15 +482,20 @@ def _wire(
     nested: bool,
     covered: set[str],
     tabm: Tabm,
+    derived: Mapping[str, str],
 ) -> Wire:
     names = [name for sig in sigs for name in sig.names]
     keep: dict[str, bytes] = {}
     for sig in sigs:
         for item in sig.components:
             name = rfc9421.component_name(item)
-            for key in (rfc9421.derived_key(item), name.removeprefix("@")):
+            dkey = rfc9421.derived_key(item)
+            # A derived component's value: the request's, or the field's.
+            wanted = (dkey,) if dkey in derived else (name.removeprefix("@"), dkey)
+            for key in wanted:
                 if key in fields:
                     keep[key] = fields[key]
+                    break
     signed_body = "content-digest" in names
     if signed_body:
         for extra in ("content-type", "inline-body-key"):

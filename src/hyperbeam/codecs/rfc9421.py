@@ -210,12 +210,26 @@ def derived_key(item: sf.Item) -> str:
     return name + sf.serialize_params(item.params).decode("latin-1")
 
 
+RFC = "rfc9421"
+UPSTREAM = "upstream"
+
+
 def verify(
     sig: Signature, fields: Mapping[str, bytes], body: bytes | None, *, owner: bytes | None = None
 ) -> str | None:
     """Check one signature over received ``fields`` (lower-case names to
     values; derived components under :func:`derived_key`) and ``body``.
-    Returns ``None`` when it holds, else the reason.
+    Returns ``None`` when it holds, else the reason (see :func:`check`)."""
+    return check(sig, fields, body, owner=owner)[0]
+
+
+def check(
+    sig: Signature, fields: Mapping[str, bytes], body: bytes | None, *, owner: bytes | None = None
+) -> tuple[str | None, str | None]:
+    """``(None, form)`` when the signature holds, ``form`` being the base it
+    holds over (:data:`RFC`: derived components are the request's; or
+    :data:`UPSTREAM`: they are the fields of their names); ``(reason, None)``
+    when it does not.
 
     The key is the RSA modulus in the signature's ``keyid``, unless the
     caller knows it (``owner``; then a signature without ``alg`` is taken as
@@ -224,25 +238,25 @@ def verify(
     the digest alone)."""
     alg = sig.alg if sig.alg is not None or owner is None else RSA_ALG
     if alg != RSA_ALG:
-        return f"unsupported signature algorithm {alg!r} (only {RSA_ALG} is checked)"
+        return f"unsupported signature algorithm {alg!r} (only {RSA_ALG} is checked)", None
     if owner is None:
         try:
             owner = sig.owner
         except MalformedSignature as exc:
-            return exc.reason
+            return exc.reason, None
     if "content-digest" in sig.names and body is not None:
         reason = check_content_digest(fields.get("content-digest"), body)
         if reason is not None:
-            return reason
+            return reason, None
     reason = "no signature base could be built"
-    for base in bases(sig, fields):
+    for form, base in _bases(sig, fields):
         if isinstance(base, str):
             reason = base
             continue
         if rsa_verify(owner, base, sig.value, "sha512"):
-            return None
+            return None, form
         reason = "the signature does not match the signed components"
-    return reason
+    return reason, None
 
 
 def bases(sig: Signature, fields: Mapping[str, bytes]) -> Iterator[bytes | str]:
@@ -250,16 +264,32 @@ def bases(sig: Signature, fields: Mapping[str, bytes]) -> Iterator[bytes | str]:
     one could not be built: RFC 9421's first, unless a derived component
     has a field of its name (``@path`` and a ``path`` field: AO clients and
     upstream sign those that way)."""
+    return (base for _, base in _bases(sig, fields))
+
+
+def _bases(sig: Signature, fields: Mapping[str, bytes]) -> Iterator[tuple[str, bytes | str]]:
     upstream_style = any(
         (name := component_name(item)).startswith("@") and name[1:] in fields
         for item in sig.components
     )
-    builders = (_upstream_base, _rfc_base) if upstream_style else (_rfc_base, _upstream_base)
-    first = builders[0](sig, fields)
-    yield first
-    second = builders[1](sig, fields)
+    order = ((UPSTREAM, _upstream_base), (RFC, _rfc_base))
+    if not upstream_style:
+        order = order[::-1]
+    first = order[0][1](sig, fields)
+    yield order[0][0], first
+    second = order[1][1](sig, fields)
     if second != first:
-        yield second
+        yield order[1][0], second
+
+
+def derived_fields(sig: Signature) -> Iterator[tuple[str, str]]:
+    """``(derived key, key)`` of each derived component with a key of its
+    own (``@path``: ``path``; a parametrized one such as ``@query-param``
+    has none)."""
+    for item in sig.components:
+        name = component_name(item)
+        if name.startswith("@") and not item.params:
+            yield derived_key(item), name[1:]
 
 
 def _rfc_base(sig: Signature, fields: Mapping[str, bytes]) -> bytes | str:

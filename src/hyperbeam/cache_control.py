@@ -170,7 +170,7 @@ def message_directives(msg: Any) -> Directives:
     if "cache-control" in msg:
         return parse_directives(msg["cache-control"])
     for key, value in msg.items():
-        if isinstance(key, str) and key.lower() == "cache-control":
+        if isinstance(key, str) and len(key) == 13 and key.lower() == "cache-control":
             return parse_directives(value)
     return Directives()
 

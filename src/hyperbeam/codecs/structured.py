@@ -28,6 +28,7 @@ decode_value/2), hb_escape, hb_message:filter_default_keys/1.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -298,10 +299,17 @@ def to_message(tabm: Tabm, *, deep: bool = True) -> Message:
 
 
 def parse_ao_types(raw: str | bytes) -> dict[str, str]:
-    """The ``ao-types`` dictionary as ``{key: type}``. Upstream:
+    """The ``ao-types`` dictionary as ``{key: type}`` (a new dict). Upstream:
     dev_codec_structured:parse_ao_types/1."""
+    return dict(_parse_ao_types(to_bytes(raw)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_ao_types(raw: bytes) -> dict[str, str]:
+    """:func:`parse_ao_types`, once per distinct text (the same few come
+    back on every message of a kind); callers get a copy."""
     try:
-        members = sf.parse_dictionary(to_bytes(raw))
+        members = sf.parse_dictionary(raw)
     except sf.StructuredFieldError as exc:
         raise CodecError(f"bad ao-types {raw!r}: {exc}") from None
     types: dict[str, str] = {}

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.conftest import free_port
+
 from bench._common import (
     cpu_seconds,
     http_load,
@@ -31,7 +33,6 @@ from bench._common import (
     start_node,
     stop_node,
 )
-from tests.conftest import free_port
 
 REQUEST = b"GET /~message@1.0&k=v/k HTTP/1.1\r\nHost: bench\r\nConnection: keep-alive\r\n\r\n"
 

@@ -7,8 +7,10 @@ TABM without ever re-encoding it:
   and body (:mod:`hyperbeam.codecs.rfc9421`), and a message that does not
   verify is refused with the reason;
 - the body is decoded once; a nested message that carries ``commitments``
-  is checked on its own received values the same way (its part's headers
-  and body), wherever its part sits and however its headers are ordered;
+  is checked the same way on its own received values (its part's headers
+  and body) when something asks (as upstream checks nested messages where
+  they are used), once, wherever its part sits and however its headers
+  are ordered;
 - commitments are rebuilt from the signatures themselves: an RSA
   commitment's ID is the sha-256 of its signature and its committer the
   address of its ``keyid``, whatever the sender named them (clients
@@ -58,8 +60,9 @@ class Wire:
     """What a signed message's signatures cover, as received.
 
     For ``ans104@1.0`` (``codec``) it is the data item itself, in ``body``.
-    For ``httpsig@1.0``, ``fields`` holds lower-case names to raw values: every signed component
-    (derived ones under their ``@name``), ``signature``, ``signature-input``
+    For ``httpsig@1.0``, ``fields`` holds lower-case names to raw values:
+    every signed component (derived ones under their ``@name`` when their
+    value is the request's), ``signature``, ``signature-input``
     and, when there is a body, the fields needed to read it back
     (``content-type``, ``inline-body-key``). ``body`` is the body bytes when
     ``content-digest`` is signed. ``nested`` is true for a message that
@@ -164,7 +167,7 @@ def from_record(raw: bytes) -> tuple[Tabm, list[tuple[Path, Wire]]]:
     if wire is None:
         raise CodecError("a wire record without a signature")
     wires: list[tuple[Path, Wire]] = [((), wire)]
-    return _nested(tabm, (), wires, check=False), wires
+    return _nested(tabm, (), wires), wires
 
 
 #: How a data item travels over HTTP.
@@ -217,7 +220,7 @@ def decode(
     merged = {**fields, **(derived or {})}
     tabm, wire = _decode(merged, body, nested=False, check=True)
     wires: list[tuple[Path, Wire]] = [] if wire is None else [((), wire)]
-    return _nested(tabm, (), wires, check=False), wires
+    return _nested(tabm, (), wires), wires
 
 
 def _decode(
@@ -296,25 +299,25 @@ def _decode_headers_and_body(fields: Mapping[str, bytes], body: bytes) -> Tabm:
     return httpsig.ungroup_ids(tabm)
 
 
-def _nested(tabm: Tabm, path: Path, wires: list[tuple[Path, Wire]], *, check: bool) -> Tabm:
-    """``tabm`` with every nested message that carries commitments checked
-    (with ``check``; else when asked) on its received values and its
-    commitments rebuilt (its wire added)."""
+def _nested(tabm: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tabm:
+    """``tabm`` with the commitments of every nested message that carries
+    some rebuilt from its signatures, and its wire added to ``wires``."""
     out: Tabm | None = None
     for key, value in tabm.items():
         if not isinstance(value, dict) or key == "commitments":
             continue
-        inner = _nested(value, (*path, key), wires, check=check)
+        inner = _nested(value, (*path, key), wires)
         if isinstance(inner.get("commitments"), dict):
-            inner = _nested_signed(inner, (*path, key), wires, check=check)
+            inner = _nested_signed(inner, (*path, key), wires)
         if inner is not value:
             out = dict(tabm) if out is None else out
             out[key] = inner
     return tabm if out is None else out
 
 
-def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]], *, check: bool) -> Tabm:
-    """A nested message with commitments, checked on its received values.
+def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]]) -> Tabm:
+    """A nested message with commitments, and its wire: the values it is
+    checked on (by :meth:`Wire.verify`, when something asks).
 
     Its fields are its binaries as they arrived; a signed ``inline-body-key``
     or ``content-digest`` that the sender left out (as clients do once a
@@ -354,8 +357,6 @@ def _nested_signed(msg: Tabm, path: Path, wires: list[tuple[Path, Wire]], *, che
         return _rebuilt(msg, sigs)
     if wire is not None:
         wire.implied = tuple(implied)
-        if check:
-            wire.verify()  # once, now: later checks read the answer
     for name in implied:
         tabm.pop(name, None)  # in the wire only: the message did not carry it
     # Keys beside the signed ones (unsigned parts) stay, as upstream keeps them.

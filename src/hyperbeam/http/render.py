@@ -66,9 +66,10 @@ def request_message(
 
     An ANS-104 data item (``codec-device: ans104@1.0`` or ``content-type:
     application/ans104``) is the body; anything else is an httpsig message,
-    verified on the bytes that arrived (every signature, and every nested
-    signed message) and decoded once (:func:`hyperbeam.codecs.received.decode`);
-    a signed request keeps only its committed fields. ``keep_signed`` is
+    verified on the bytes that arrived and decoded once
+    (:func:`hyperbeam.codecs.received.decode`; nested signed messages are
+    checked on theirs when something asks); a signed request keeps only its
+    committed fields. ``keep_signed`` is
     given the verified signed message (the node stores it, so it can be read
     back by its ID). A ``path`` the message carries itself wins over the
     URL's, as upstream.

@@ -216,8 +216,8 @@ def convert(msg: Any, to_format: str, from_format: str = "structured@1.0") -> An
     old_priv = private_of(msg)
     source = msg
     if isinstance(msg, dict) and from_format != "structured@1.0":
-        # (structured@1.0 leaves private keys out itself, and reads the wire
-        # a message arrived in from its private map.)
+        # (structured@1.0 leaves private keys out itself, and a copy would
+        # lose the wire a bound message keeps: see message.wire.)
         source = {k: v for k, v in msg.items() if k != "priv"}
     tabm = get_codec(from_format).to_tabm(source)
     out = tabm if to_format == "tabm" else get_codec(to_format).from_tabm(tabm)

@@ -26,7 +26,8 @@ alone, same key and size) and the rest:
 3. B8c: schedule one signed AOS Eval, then compute its slot through
    ``process@1.0`` (AOS stack, state stored).
 
-Targets: issue 5 (B9) at least 500/s; issue 6 (B8c) at least 300/s.
+Targets: issue 5 (B9) at least 500/s; issue 6 (B8c) at least 300/s; issue 11:
+B9b at most 1.5 ms of non-RSA CPU, B8c at least 250/s.
 
 Run: .venv/bin/python -m bench.budget [seconds]
 """

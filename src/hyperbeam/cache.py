@@ -19,6 +19,18 @@ the module keeps no state. The layout (node.md §5.6, §5.7) is upstream's:
 ``<hashpath base>/<request ID or key>`` -> result
     computed results, found again with :func:`read_resolved`.
 
+Two kinds of one-record messages differ from upstream's layout:
+
+- a signed message the node still holds as it arrived, or as it signed it
+  (:func:`hyperbeam.message.wire.exact_wire`), is one value at ``<ID>``:
+  the bytes its signatures cover (:meth:`~hyperbeam.codecs.received.Wire.to_record`),
+  read back with that wire; the signed messages inside it get records of
+  their own, so that each is found by its IDs;
+- :func:`write_packed` keeps an unsigned message as one value at a path
+  of the caller's choosing, without taking its ID (process states).
+
+Paths inside either (``<ID>/key``) read as they do in groups.
+
 Reads follow links, list a group's children and convert the TABM back to a
 rich message, so a message read by any of its IDs is the one written, with
 its types, and its commitments still verify. Links are first-writer-wins,

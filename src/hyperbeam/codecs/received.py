@@ -271,17 +271,17 @@ def _decode(
 def _request_line(
     sigs: list[rfc9421.Signature], fields: Mapping[str, bytes], forms: Mapping[str, str | None]
 ) -> dict[str, str]:
-    """The derived components whose signed value is the request's (RFC
-    9421's form), by their field key (``@path``) to their message key
-    (``path``). Without a check (a stored record), a derived value kept
-    without a field of its name is one."""
+    """The derived components whose signed value is the request's, by their
+    field key (``@path``) to their message key (``path``): those signed in
+    RFC 9421's form, and any that has no field of its name (in upstream's
+    form, or in a stored record)."""
     out: dict[str, str] = {}
     for sig in sigs:
         form = forms.get(sig.label)
         for dkey, key in rfc9421.derived_fields(sig):
             if dkey not in fields:
                 continue
-            if form == rfc9421.RFC or (form is None and key not in fields):
+            if form == rfc9421.RFC or key not in fields:
                 out[dkey] = key
     return out
 

@@ -102,12 +102,12 @@ class Signature:
     @cached_property
     def input_member(self) -> bytes:
         """``label=(...);params``: this signature's ``signature-input`` member."""
-        return sf.serialize_dictionary([(self.label, self.inner_list)])
+        return self.label.encode("latin-1") + b"=" + self.params_line
 
     @cached_property
     def signature_member(self) -> bytes:
         """``label=:...:``: this signature's ``signature`` member."""
-        return sf.serialize_dictionary([(self.label, sf.binary_item(self.value))])
+        return self.label.encode("latin-1") + b"=:" + base64.b64encode(self.value) + b":"
 
     @cached_property
     def inner_list(self) -> sf.InnerList:
@@ -439,8 +439,7 @@ def hmac_digest(sigs: list[Signature], fields: Mapping[str, bytes]) -> bytes:
         if value is None:
             raise MalformedSignature(f"the signed component {name!r} is not in the message")
         lines.append(b'"' + name.encode("latin-1") + b'": ' + upstream_trim(value))
-    params = (("alg", sf.Bare("string", HMAC_ALG)), ("keyid", sf.Bare("string", "ao")))
-    items = tuple(sf.string_item(ident) for ident in identifiers)
-    line = sf.serialize_list([sf.InnerList(items, params)])
+    items = b" ".join(b'"' + sf.escape_string(i.encode("latin-1")) + b'"' for i in identifiers)
+    line = b"(" + items + b');alg="hmac-sha256";keyid="ao"'
     base = b"\n".join([*lines, b'"@signature-params": ' + line])
     return hmac.new(HMAC_KEY, base, hashlib.sha256).digest()

@@ -348,22 +348,34 @@ def _parse_part(part: bytes, inline: str) -> tuple[str, Any]:
     disposition = headers.pop("content-disposition", None)
     if disposition is None:
         raise CodecError("multipart part has no content-disposition")
-    try:
-        item = sf.parse_item(disposition)
-    except sf.StructuredFieldError as exc:
-        raise CodecError(f"bad content-disposition {disposition!r}: {exc}") from None
-    if item.bare.value == "inline":
-        name = inline
+    plain = _PLAIN_DISPOSITION.fullmatch(disposition)
+    if plain is not None:  # the usual forms, read without the full parser
+        name = inline if plain[1] is None else plain[1].decode("ascii")
     else:
-        names = [param.value for key, param in item.params if key == "name"]
-        if not names or not isinstance(names[0], str | bytes):
-            raise CodecError(f"multipart part without a name: {disposition!r}")
-        name = to_bytes(names[0]).decode("utf-8", "surrogateescape")
+        name = _disposition_name(disposition, inline)
     if not headers:
         return name, raw_body
     if not raw_body:
         return name, headers
     return name, {**headers, "body": raw_body}
+
+
+#: ``inline`` or ``form-data;name="..."`` (a name with no escapes).
+_PLAIN_DISPOSITION = re.compile(rb'inline|form-data; ?name="([\x20\x21\x23-\x5b\x5d-\x7e]*)"')
+
+
+def _disposition_name(disposition: bytes, inline: str) -> str:
+    """The part name a ``content-disposition`` gives (a structured item)."""
+    try:
+        item = sf.parse_item(disposition)
+    except sf.StructuredFieldError as exc:
+        raise CodecError(f"bad content-disposition {disposition!r}: {exc}") from None
+    if item.bare.value == "inline":
+        return inline
+    names = [param.value for key, param in item.params if key == "name"]
+    if not names or not isinstance(names[0], str | bytes):
+        raise CodecError(f"multipart part without a name: {disposition!r}")
+    return to_bytes(names[0]).decode("utf-8", "surrogateescape")
 
 
 def unflatten(flat: Tabm) -> Tabm:

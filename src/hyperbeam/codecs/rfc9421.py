@@ -118,6 +118,19 @@ class Signature:
         """The ``@signature-params`` value as received: the serialized inner list."""
         return sf.serialize_list([self.inner_list])
 
+    @cached_property
+    def upstream_params_line(self) -> bytes:
+        """The ``@signature-params`` value as upstream writes it: the known
+        parameters only, sorted by name."""
+        kept = sorted((k, v) for k, v in self.params if k in UPSTREAM_PARAMS)
+        items = tuple(sf.string_item(name) for name in self.names)
+        return sf.serialize_list([sf.InnerList(items, tuple(kept))])
+
+    @cached_property
+    def identifiers(self) -> list[bytes]:
+        """Each component identifier serialized (``"@query-param";name="x"``)."""
+        return [sf.serialize_item(item) for item in self.components]
+
 
 def joined(sigs: Iterable[Signature]) -> tuple[bytes, bytes]:
     """``signature`` and ``signature-input`` dictionaries of several signatures."""
@@ -268,10 +281,7 @@ def bases(sig: Signature, fields: Mapping[str, bytes]) -> Iterator[bytes | str]:
 
 
 def _bases(sig: Signature, fields: Mapping[str, bytes]) -> Iterator[tuple[str, bytes | str]]:
-    upstream_style = any(
-        (name := component_name(item)).startswith("@") and name[1:] in fields
-        for item in sig.components
-    )
+    upstream_style = any(name[0] == "@" and name[1:] in fields for name in sig.names if name)
     order = ((UPSTREAM, _upstream_base), (RFC, _rfc_base))
     if not upstream_style:
         order = order[::-1]
@@ -286,16 +296,14 @@ def derived_fields(sig: Signature) -> Iterator[tuple[str, str]]:
     """``(derived key, key)`` of each derived component with a key of its
     own (``@path``: ``path``; a parametrized one such as ``@query-param``
     has none)."""
-    for item in sig.components:
-        name = component_name(item)
+    for item, name in zip(sig.components, sig.names, strict=True):
         if name.startswith("@") and not item.params:
             yield derived_key(item), name[1:]
 
 
 def _rfc_base(sig: Signature, fields: Mapping[str, bytes]) -> bytes | str:
     lines: list[bytes] = []
-    for item in sig.components:
-        name = component_name(item)
+    for item, name, ident in zip(sig.components, sig.names, sig.identifiers, strict=True):
         value: bytes | str | None
         if name.startswith("@"):
             value = fields.get(derived_key(item))
@@ -307,14 +315,13 @@ def _rfc_base(sig: Signature, fields: Mapping[str, bytes]) -> bytes | str:
             value = _field_value(name, item.params, fields)
             if isinstance(value, str):
                 return value
-        lines.append(sf.serialize_item(item) + b": " + value)
+        lines.append(ident + b": " + value)
     return b"\n".join([*lines, b'"@signature-params": ' + sig.params_line])
 
 
 def _upstream_base(sig: Signature, fields: Mapping[str, bytes]) -> bytes | str:
     lines: list[bytes] = []
-    for item in sig.components:
-        name = component_name(item)
+    for item, name in zip(sig.components, sig.names, strict=True):
         key = name[1:] if name.startswith("@") else name
         value = fields.get(key)
         if value is None and name.startswith("@"):
@@ -322,10 +329,7 @@ def _upstream_base(sig: Signature, fields: Mapping[str, bytes]) -> bytes | str:
         if value is None:
             return f"the signed component {name!r} is not in the message"
         lines.append(b'"' + key.encode("latin-1") + b'": ' + upstream_trim(value))
-    kept = sorted((k, v) for k, v in sig.params if k in UPSTREAM_PARAMS)
-    components = tuple(sf.string_item(component_name(item)) for item in sig.components)
-    params = sf.serialize_list([sf.InnerList(components, tuple(kept))])
-    return b"\n".join([*lines, b'"@signature-params": ' + params])
+    return b"\n".join([*lines, b'"@signature-params": ' + sig.upstream_params_line])
 
 
 def upstream_trim(value: bytes) -> bytes:

@@ -118,6 +118,19 @@ def test_a_long_schedule_page_is_readable(node: RunningNode, wallet: Wallet) -> 
 TAMPERINGS = [(b"k: v", b"k: w"), (b"x: y", b"x: z"), (b"a: 1", b"a: 2")]
 
 
+def _verify_then_tampered(
+    http: httpx.Client, request: dict[str, object], old: bytes, new: bytes
+) -> httpx.Response:
+    """POST ``request`` to ``/~message@1.0/verify`` (it must answer true),
+    then the same bytes with ``old`` changed to ``new``: that reply."""
+    headers, body = encode_request(request)
+    res = http.post("/~message@1.0/verify", headers=headers, content=body)
+    assert (res.status_code, res.text) == (200, '"true"')
+    tampered = body.replace(old, new)
+    assert tampered.count(new) == 1
+    return http.post("/~message@1.0/verify", headers=headers, content=tampered)
+
+
 @pytest.mark.parametrize(("old", "new"), TAMPERINGS[:2])
 def test_a_signed_request_with_a_tampered_nested_part_is_refused(
     http: httpx.Client, wallet: Wallet, old: bytes, new: bytes
@@ -125,12 +138,7 @@ def test_a_signed_request_with_a_tampered_nested_part_is_refused(
     signed = commit.commit(
         {"path": "/~message@1.0/verify", "a": "1", "body": {"x": "y", "deep": {"k": "v"}}}, wallet
     )
-    headers, body = encode_request(signed)
-    res = http.post("/~message@1.0/verify", headers=headers, content=body)
-    assert (res.status_code, res.text) == (200, '"true"')
-    tampered = body.replace(old, new)
-    assert tampered.count(new) == 1
-    res = http.post("/~message@1.0/verify", headers=headers, content=tampered)
+    res = _verify_then_tampered(http, signed, old, new)
     assert res.status_code == 400
     assert "content-digest sha-256 does not match the body" in res.text
 
@@ -141,12 +149,7 @@ def test_verify_of_a_body_covers_its_nested_parts(
 ) -> None:
     signed = commit.commit({"a": "1", "body": {"x": "y", "deep": {"k": "v"}}}, wallet)
     request = {"path": "/~message@1.0/verify", "target": "body", "body": signed}
-    headers, body = encode_request(request)
-    res = http.post("/~message@1.0/verify", headers=headers, content=body)
-    assert (res.status_code, res.text) == (200, '"true"')
-    tampered = body.replace(old, new)
-    assert tampered.count(new) == 1
-    res = http.post("/~message@1.0/verify", headers=headers, content=tampered)
+    res = _verify_then_tampered(http, request, old, new)
     assert (res.status_code, res.text) == (200, '"false"')
 
 

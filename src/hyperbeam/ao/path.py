@@ -236,7 +236,7 @@ def hashpath(msg1: Message, msg2: Any, id_of: IdFunction) -> str:
     ``dev_message:id(Msg, #{commitments => all})``).
     Upstream: hb_path:hashpath/3,4.
     """
-    return chain_hashpath(base_hashpath(msg1, id_of), _request_id(msg2, id_of), hashpath_alg(msg1))
+    return lazy_hashpath(msg1, msg2, id_of).data
 
 
 def lazy_hashpath(msg1: Message, msg2: Any, id_of: IdFunction) -> LazyHashpath:
@@ -245,8 +245,9 @@ def lazy_hashpath(msg1: Message, msg2: Any, id_of: IdFunction) -> LazyHashpath:
     if isinstance(msg1, str | bytes):
         base: Any = base_hashpath(msg1, id_of)
     else:
-        found = private_of(normalize_keys(msg1)).get("hashpath")
-        base = found if found is not None else msg1
+        normal = normalize_keys(msg1)
+        found = private_of(normal).get("hashpath")
+        base = found if found is not None else normal
     request = msg2 if isinstance(msg2, dict) else str(msg2)
     return LazyHashpath(base, request, hashpath_alg(msg1), id_of)
 

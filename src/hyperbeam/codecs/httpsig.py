@@ -472,20 +472,28 @@ def _commitments_from_signature(
     if len(others) != len(commitments) or not others:
         return reset_hmac(with_commitments)
     try:
-        parsed = rfc9421.parse(raw_sig, raw_input or b"")
-        digest = rfc9421.hmac_digest(parsed, fields)
+        hmac_id_, hmac_commitment_ = hmac_commitment(
+            rfc9421.parse(raw_sig, raw_input or b""), fields
+        )
     except (rfc9421.MalformedSignature, ValueError):
         return reset_hmac(with_commitments)
+    return {**msg, "commitments": {**others, hmac_id_: hmac_commitment_}}
+
+
+def hmac_commitment(sigs: list[rfc9421.Signature], fields: Mapping[str, bytes]) -> tuple[str, Tabm]:
+    """The ID and the commitment of the hmac of a message received with the
+    signatures ``sigs``, computed over its received ``fields`` (no new
+    encoding; see :func:`rfc9421.hmac_digest`). Upstream: reset_hmac/1."""
     joined_sig, joined_input = rfc9421.joined(
-        sorted(parsed, key=lambda sig: sig.label.encode("latin-1"))
+        sorted(sigs, key=lambda sig: sig.label.encode("latin-1"))
     )
-    others[human_id(digest)] = {
+    commitment: Tabm = {
         "signature": joined_sig,
         "signature-input": joined_input,
         "commitment-device": HTTPSIG_DEVICE,
         "alg": HTTP_HMAC_ALG,
     }
-    return {**msg, "commitments": others}
+    return human_id(rfc9421.hmac_digest(sigs, fields)), commitment
 
 
 # --- commitments and the hmac ID -----------------------------------------------------
@@ -589,6 +597,7 @@ def _encodings(tabm: Tabm, components: Sequence[str] | None) -> Iterator[HttpMes
     differs, the wire-safe one (:func:`to_httpsig`), which this node signs
     (a value no header can carry is a body part there). With
     ``components``, only those that have every component."""
+    names = [normalize_key(name) for name in remove_derived_specifiers(components or ())]
     seen: list[HttpMessage] = []
     for wire_safe in (False, True):
         encoded = to_httpsig(tabm, wire_safe=wire_safe)
@@ -597,8 +606,7 @@ def _encodings(tabm: Tabm, components: Sequence[str] | None) -> Iterator[HttpMes
         if fields in seen:
             continue
         seen.append(fields)
-        names = remove_derived_specifiers(components or ())
-        if all(normalize_key(name) in fields for name in names):
+        if all(name in fields for name in names):
             yield fields
 
 
@@ -973,7 +981,7 @@ def committed_keys(tabm: Tabm, commitment_id: str) -> list[str]:
     if "ao-types" in signed:
         signed += implicit_keys({"ao-types": encoded.get("ao-types", b"")})
     if "content-digest" in signed:
-        signed += _committeddecode_body(encoded)
+        signed += _committed_from_body(encoded)
     return signed
 
 
@@ -994,7 +1002,7 @@ def _encoded_once(tabm: Tabm) -> HttpMessage:
     return encoded
 
 
-def _committeddecode_body(encoded: HttpMessage) -> list[str]:
+def _committed_from_body(encoded: HttpMessage) -> list[str]:
     keys = ["body", "inline-body-key"]
     inline = encoded.get("inline-body-key")
     if inline:

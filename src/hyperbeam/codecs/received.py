@@ -438,16 +438,8 @@ def _commitments(sigs: list[rfc9421.Signature], fields: Mapping[str, bytes]) -> 
             }
         )
         out[human_id(sha256(sig.value))] = commitment
-    joined_sig, joined_input = rfc9421.joined(
-        sorted(sigs, key=lambda sig: sig.label.encode("latin-1"))
-    )
-    hmac_commitment: Tabm = {
-        "signature": joined_sig,
-        "signature-input": joined_input,
-        "commitment-device": HTTPSIG,
-        "alg": httpsig.HTTP_HMAC_ALG,
-    }
-    out[human_id(rfc9421.hmac_digest(sigs, fields))] = hmac_commitment
+    hmac_id, hmac_commitment = httpsig.hmac_commitment(sigs, fields)
+    out[hmac_id] = hmac_commitment
     return out
 
 

@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         help="sign every reply with the node's wallet (default: yes)",
     )
     serve.add_argument(
+        "--forget-node-message",
+        action="store_true",
+        help="start from the config alone, dropping the operator's changes kept by earlier runs",
+    )
+    serve.add_argument(
         "--set",
         action="append",
         default=[],
@@ -87,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides.update(_settings(args.set))
         settings = config.load(config_file=args.config, overrides=overrides)
         if args.command == "serve":
-            return _serve(settings)
+            return _serve(settings, forget=args.forget_node_message)
         if args.command == "wallet":
             return _wallet(settings, args.action, getattr(args, "out", None))
         return _resolve(settings, args.path)
@@ -107,7 +112,7 @@ def _settings(items: list[str]) -> dict[str, str]:
     return found
 
 
-def _serve(settings: config.NodeConfig) -> int:
+def _serve(settings: config.NodeConfig, *, forget: bool = False) -> int:
     import uvicorn
 
     from hyperbeam.http.app import HyperbeamApp
@@ -116,11 +121,14 @@ def _serve(settings: config.NodeConfig) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    node = Node(settings)
+    node = Node(settings, forget_changes=forget)
     node.prepare()
+    # The operator's changes kept from earlier runs may have moved the node.
+    settings = node.config
+    logging.getLogger().setLevel(settings.log_level.upper())
     print(
         f"hyperbeam {__version__} serving on http://{settings.host}:{settings.port} "
-        f"(data: {settings.data_dir})",
+        f"(data: {settings.data_dir}, operator: {node.node_message()['operator']})",
         flush=True,
     )
     uvicorn.run(

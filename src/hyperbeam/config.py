@@ -1,11 +1,16 @@
 """Node settings: defaults, then a config file, then environment, then flags.
 
 The config file uses upstream's ``config.flat`` shape, one ``key: value`` per
-line (``#`` starts a comment), or JSON when it ends in ``.json``. Environment
-variables are ``HB_<KEY>`` (``HB_PORT=9000``). Keys may be written with ``-``
-or ``_``.
+line (``#`` starts a comment; a ``/`` in a key nests, as in
+``on/request/device: relay@1.0``), or JSON when it ends in ``.json``.
+Environment variables are ``HB_<KEY>`` (``HB_PORT=9000``), plus upstream's
+``HB_KEY`` (the key file) and ``HB_CONFIG`` (the config file). Keys may be
+written with ``-`` or ``_``; upstream's names of our settings are accepted
+(``priv_key_location`` for ``wallet``, ``default_req`` for
+``default_request``), and keys the node does not know are kept in the node
+message, as upstream keeps them.
 
-Upstream: hb_opts (default_message/0, load/1).
+Upstream: hb_opts (default_message/0, load/1, mimic_default_types/2).
 """
 
 from __future__ import annotations
@@ -40,8 +45,8 @@ class NodeConfig:
     workers: int = 16
     #: Requests with a larger body get 413.
     max_body_bytes: int = 64 * 1024 * 1024
-    #: Where ``GET /`` redirects. Upstream: ``default_req``.
-    default_request: str = "/~meta@1.0/info"
+    #: Where ``GET /`` redirects: the node's web page. Upstream: ``default_req``.
+    default_request: str = "/~hyperbuddy@1.0/index"
     #: Await identical in-flight resolutions: ``named`` (upstream's default),
     #: ``true`` (every resolution) or ``false``.
     await_inprogress: str = "named"
@@ -103,6 +108,33 @@ class NodeConfig:
     #: binaryen's ``wasm-opt``, for images in the legacy exception encoding;
     #: empty means look on ``PATH`` (and in the test clients' node_modules).
     wasm_opt: str = ""
+    #: Who may change the node message and act for the node (an address);
+    #: empty means the node's own wallet, ``unclaimed`` means anyone until
+    #: someone claims it. Upstream: ``operator``.
+    operator: str = ""
+    #: ``true``; ``false`` (the node answers only ``~meta@1.0/info`` until
+    #: its operator initializes it); ``permanent`` (the node message can no
+    #: longer change). Upstream: ``initialized``.
+    initialized: str = "true"
+    #: Addresses whose signed requests may write to the cache
+    #: (comma-separated); empty means the operator. Upstream: ``cache_writers``.
+    cache_writers: str = ""
+    #: Hooks: a hook name (``request``, ``response``, ``start``) to a handler
+    #: message or a list of them. Upstream: ``on`` (dev_hook).
+    on: Mapping[str, Any] = field(default_factory=dict)
+    #: Where ``name@1.0`` looks names up, in order (messages answering
+    #: ``lookup`` with ``key``). Upstream: ``name_resolvers`` (default none).
+    name_resolvers: tuple[Mapping[str, Any], ...] = ({"device": "local-name@1.0"},)
+    #: Processes the node runs under its own identity: a name to a process
+    #: message (``node-process@1.0``). Upstream: ``node_processes``.
+    node_processes: Mapping[str, Any] = field(default_factory=dict)
+    #: The store as a list of upstream store definitions (``store-module``:
+    #: ``hb_store_lmdb``, ``hb_store_fs``, ``hb_store_rocksdb`` (kept in
+    #: LMDB here), ``hb_store_memory``, ``hb_store_remote_node``,
+    #: ``hb_store_gateway``), tried in order; set by giving ``store`` a list.
+    store_chain: tuple[Mapping[str, Any], ...] = ()
+    #: Keys the node does not know, kept in the node message as upstream does.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -119,30 +151,165 @@ class NodeConfig:
         return Path(self.wallet).expanduser() if self.wallet else self.data_dir / "wallet.json"
 
     def with_updates(self, updates: Mapping[str, Any]) -> NodeConfig:
-        """A copy with ``updates`` applied, each value coerced to the field's type."""
-        known = {f.name: f for f in fields(self)}
+        """A copy with ``updates`` applied: known settings (under our names
+        or upstream's) coerced to their type, ``store`` given as a list made
+        the store chain, anything else kept in :attr:`extra`."""
+        known = {f.name: f for f in fields(self) if f.name not in _INTERNAL}
         coerced: dict[str, Any] = {}
+        extra = dict(self.extra)
         for raw_key, value in updates.items():
-            name = raw_key.strip().replace("-", "_").lower()
-            if name not in known:
-                raise ConfigError(f"unknown setting {raw_key!r}")
-            coerced[name] = _coerce(name, getattr(self, name), value)
+            name = setting_name(raw_key)
+            target = canonical_name(raw_key)
+            if target == "store" and _is_store_chain(value):
+                coerced["store_chain"] = _store_chain(value)
+                coerced["store"] = "chain"
+            elif target in known:
+                coerced[target] = _coerce(target, getattr(self, target), value)
+                if target == "store":
+                    coerced["store_chain"] = ()
+            else:
+                extra[name] = value
+        if extra != self.extra:
+            coerced["extra"] = extra
         return replace(self, **coerced)
 
-    def public(self) -> dict[str, Any]:
-        """Settings as a message, for ``~meta@1.0/info``."""
-        return {
-            f.name.replace("_", "-"): (
-                str(getattr(self, f.name))
-                if isinstance(getattr(self, f.name), Path)
-                else getattr(self, f.name)
+    def unknown_keys(self) -> list[str]:
+        """Keys kept in the node message that no part of this node reads."""
+        return sorted(self.extra)
+
+    def node_message(self) -> dict[str, Any]:
+        """The settings as upstream's node message, for ``~meta@1.0/info``:
+        upstream's spellings (``_``), unknown keys included, the key file's
+        location left out."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in _INTERNAL or f.name == "wallet":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "store" and self.store_chain:
+                value = [dict(d) for d in self.store_chain]
+            elif f.name == "initialized":
+                value = {"true": True, "false": False}.get(value, value)
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = [dict(v) for v in value]
+            out[f.name] = value
+        out.update(self.extra)
+        return out
+
+
+#: Fields that are not settings of their own.
+_INTERNAL = frozenset({"store_chain", "extra"})
+
+#: Upstream's names of settings this node spells differently.
+ALIASES = {
+    "priv_key_location": "wallet",
+    "default_req": "default_request",
+    "store_all_signed": "store_signed",
+}
+
+#: Upstream's store modules, as this node runs them.
+STORE_MODULES = {
+    "hb_store_lmdb": "lmdb",
+    "hb_store_rocksdb": "lmdb",
+    "hb_store_fs": "fs",
+    "hb_store_memory": "memory",
+    "hb_store_remote_node": "remote",
+    "hb_store_gateway": "gateway",
+}
+
+
+def setting_name(key: Any) -> str:
+    """A top-level key as upstream normalizes it: ``-`` becomes ``_``
+    (case kept). Upstream: hb_util:key_to_atom/2."""
+    text = key.decode("utf-8") if isinstance(key, bytes) else str(key)
+    return text.strip().replace("-", "_")
+
+
+def canonical_name(key: Any) -> str:
+    """The name of the setting ``key`` sets, if it is one of ours (lower
+    case, upstream's spellings read as ours)."""
+    name = setting_name(key).lower()
+    return ALIASES.get(name, name)
+
+
+def _is_store_chain(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.lstrip().startswith(("[", "{"))
+    return isinstance(value, list | tuple | Mapping)
+
+
+def _parsed(name: str, value: Any) -> Any:
+    """A value given as JSON text (by a flat config or the environment), parsed."""
+    if not isinstance(value, str | bytes):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"bad value for {name}: invalid JSON: {exc}") from exc
+
+
+def _numbered(name: str, value: Any) -> Any:
+    """A list written as numbered keys (flat ``store/1/...``) as a list."""
+    if not isinstance(value, Mapping):
+        return value
+    try:
+        return [value[k] for k in sorted(value, key=lambda k: int(str(k)))]
+    except ValueError:
+        raise ConfigError(f"bad value for {name}: expected a list") from None
+
+
+def _store_chain(value: Any) -> tuple[dict[str, Any], ...]:
+    """``store`` as upstream writes it: one store definition or a list of
+    them (also as JSON text, or as flat ``store/1/store-module`` keys)."""
+    value = _parsed("store", value)
+    if isinstance(value, Mapping) and ("store-module" in value or "store_module" in value):
+        value = [value]
+    value = _numbered("store", value)
+    chain: list[dict[str, Any]] = []
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"bad value for store: entry {number} is not a store definition")
+        definition = {str(k).replace("_", "-"): v for k, v in item.items()}
+        module = str(definition.get("store-module", ""))
+        if module not in STORE_MODULES:
+            raise ConfigError(
+                f"bad value for store: entry {number} has store-module {module!r}; "
+                f"use one of {', '.join(STORE_MODULES)}"
             )
-            for f in fields(self)
-            if f.name != "wallet"
-        }
+        if module == "hb_store_remote_node" and not definition.get("node"):
+            raise ConfigError(f"bad value for store: entry {number} needs a 'node' URL")
+        chain.append(definition)
+    if not chain:
+        raise ConfigError("bad value for store: the list is empty")
+    return tuple(chain)
+
+
+#: What ``initialized`` may be.
+INITIALIZED = ("true", "false", "permanent")
 
 
 def _coerce(name: str, current: Any, value: Any) -> Any:
+    if name == "initialized":
+        text = str(value).strip().lower()
+        if text not in INITIALIZED:
+            raise ConfigError(f"bad value for initialized: use one of {', '.join(INITIALIZED)}")
+        return text
+    if isinstance(current, Mapping):
+        value = _parsed(name, value)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"bad value for {name}: expected a message")
+        return dict(value)
+    if isinstance(current, tuple):
+        value = _numbered(name, _parsed(name, value))
+        if not isinstance(value, list | tuple) or not all(isinstance(v, Mapping) for v in value):
+            raise ConfigError(f"bad value for {name}: expected a list of messages")
+        return tuple(dict(v) for v in value)
+    if isinstance(value, Mapping | list):
+        raise ConfigError(f"bad value for {name}: expected a single value")
     try:
         if isinstance(current, bool):
             if isinstance(value, bool):
@@ -162,9 +329,11 @@ def _coerce(name: str, current: Any, value: Any) -> Any:
         raise ConfigError(f"bad value for {name}: {exc}") from exc
 
 
-def parse_flat(text: str) -> dict[str, str]:
-    """``key: value`` lines. Upstream: dev_codec_flat:deserialize/1."""
-    out: dict[str, str] = {}
+def parse_flat(text: str) -> dict[str, Any]:
+    """``key: value`` lines; a ``/`` in a key nests (``on/request/device:
+    relay@1.0``). Upstream: dev_codec_flat:deserialize/1, which drops a
+    line it cannot read; here it is a clear error."""
+    out: dict[str, Any] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -172,7 +341,16 @@ def parse_flat(text: str) -> dict[str, str]:
         key, sep, value = stripped.partition(":")
         if not sep or not key.strip():
             raise ConfigError(f"line {number}: expected 'key: value', got {stripped!r}")
-        out[key.strip()] = value.strip()
+        *parents, leaf = [part.strip() for part in key.split("/")]
+        target = out
+        for part in parents:
+            nested = target.setdefault(part, {})
+            if not isinstance(nested, dict):
+                raise ConfigError(f"line {number}: {key.strip()!r} is inside a plain value")
+            target = nested
+        if isinstance(target.get(leaf), dict):
+            raise ConfigError(f"line {number}: {key.strip()!r} already holds keys")
+        target[leaf] = value.strip()
     return out
 
 
@@ -189,16 +367,26 @@ def load_file(path: Path) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a JSON object")
         return loaded
-    return dict(parse_flat(text))
+    return parse_flat(text)
+
+
+#: Upstream's environment variables for settings (``HB_CONFIG`` names the
+#: config file itself).
+ENV_ALIASES = {"HB_KEY": "wallet"}
 
 
 def from_environment(env: Mapping[str, str]) -> dict[str, str]:
-    names = {f.name for f in fields(NodeConfig)}
-    return {
+    """``HB_<SETTING>`` variables, and upstream's ``HB_KEY``."""
+    names = {f.name for f in fields(NodeConfig)} - _INTERNAL
+    found = {
         key[3:].lower(): value
         for key, value in env.items()
         if key.startswith("HB_") and key[3:].lower() in names
     }
+    for variable, name in ENV_ALIASES.items():
+        if env.get(variable):
+            found[name] = env[variable]
+    return found
 
 
 def load(
@@ -207,11 +395,15 @@ def load(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> NodeConfig:
-    """Defaults < config file < environment < explicit overrides."""
+    """Defaults < config file < environment < explicit overrides. Without a
+    ``config_file``, ``HB_CONFIG`` names one."""
+    env = os.environ if env is None else env
     config = NodeConfig()
+    if config_file is None and env.get("HB_CONFIG"):
+        config_file = Path(env["HB_CONFIG"]).expanduser()
     if config_file is not None:
         config = config.with_updates(load_file(config_file))
-    config = config.with_updates(from_environment(os.environ if env is None else env))
+    config = config.with_updates(from_environment(env))
     if overrides:
         config = config.with_updates({k: v for k, v in overrides.items() if v is not None})
     return config

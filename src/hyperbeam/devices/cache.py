@@ -5,8 +5,10 @@
   none. ``accept: application/aos-2`` answers the aos JSON struct, as
   ``lookup@1.0`` does.
 - ``write``: for requests signed by one of the node's cache writers
-  (``opts["cache_writers"]``, a list of addresses; by default the node's own
-  address from ``opts["priv_wallet"]``). ``type`` is ``single`` (default) or
+  (``opts["cache_writers"]`` or the ``cache-writers`` setting; by default
+  the operator), their signatures covering the path the request was sent to
+  (see :mod:`hyperbeam.authority`: a message the node signed for someone
+  else is no writer's request). ``type`` is ``single`` (default) or
   ``batch``. A single write stores the request's ``body``: a binary at its
   content address, answering ``{"status": 200, "path": "data/<hash>"}``; a
   message by its ID, answering ``{"status": 200, "path": <ID>}``. With a
@@ -19,7 +21,7 @@
 
 Signatures are checked where requests enter the node (the HTTP edge
 rejects a signed request that does not verify); this device only reads who
-signed.
+signed, from the authority the edge computed.
 
 Differences from upstream: a message ``body`` is written (upstream answers
 "Invalid write type." for anything but a binary); ``location`` links the
@@ -35,10 +37,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hyperbeam import cache
+from hyperbeam import authority, cache
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.devices.lookup import node_store, read_target, render_for
-from hyperbeam.message import commit
 from hyperbeam.message.model import Message
 from hyperbeam.store.base import Store
 
@@ -141,29 +142,9 @@ def write_single(msg: Mapping[str, Any], store: Store) -> Result:
     return "ok", {"status": 200, "path": path}
 
 
-def cache_writers(opts: Mapping[str, Any]) -> list[str]:
-    """Who may write: ``opts["cache_writers"]``, else the node's own address."""
-    writers = opts.get("cache_writers")
-    if writers is None:
-        wallet = opts.get("priv_wallet")
-        address = getattr(wallet, "address", None)
-        return [address] if isinstance(address, str) else []
-    if isinstance(writers, str | bytes):
-        writers = [writers]
-    return [_text(w) for w in writers if _is_text(w)]
-
-
-def is_trusted_writer(req: Message, opts: Mapping[str, Any]) -> bool:
-    """Whether one of the request's signers is a cache writer.
-    Upstream: dev_cache:is_trusted_writer/2."""
-    if not isinstance(req, dict) or "commitments" not in req:
-        return False
-    try:
-        signers = commit.signers(req)
-    except ValueError:
-        return False
-    trusted = set(cache_writers(opts))
-    return any(signer in trusted for signer in signers)
+#: Who may write (upstream's names; see :mod:`hyperbeam.authority`).
+cache_writers = authority.cache_writers
+is_trusted_writer = authority.is_cache_writer
 
 
 def _is_text(value: Any) -> bool:

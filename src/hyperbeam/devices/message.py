@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hyperbeam import authority
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.errors import HyperbeamError, ResolutionError
@@ -25,6 +26,7 @@ from hyperbeam.message.commit import match
 from hyperbeam.message.id import commitment_ids, message_id
 from hyperbeam.message.model import UNSET, Message, normalize_key, normalize_keys
 from hyperbeam.message.private import is_private, private_of, with_private
+from hyperbeam.message.wire import derive
 
 #: Keys this device reserves; ``set`` never writes them into a message.
 DEVICE_KEYS = ("id", "commitments", "committers", "keys", "path", "set", "remove", "verify")
@@ -88,8 +90,9 @@ class MessageDevice(Device):
         merged = with_private(merged, private_of(msg))
         if "commitments" in msg and _overwrites_committed(msg, new_keys) and not match(merged, msg):
             # The committed values changed: the commitments no longer hold.
-            merged = {k: v for k, v in merged.items() if k != "commitments"}
-        return "ok", merged
+            return "ok", {k: v for k, v in merged.items() if k != "commitments"}
+        # (A message that arrived signed keeps its wire: message.wire.)
+        return "ok", derive(msg, merged)
 
     @key("set_path")
     def set_path(self, msg: Message, req: Message) -> Result:
@@ -124,11 +127,17 @@ class MessageDevice(Device):
     def commit(self, msg: Message, req: Message, opts: Mapping[str, Any]) -> Result:
         """Sign the target with the node's wallet (``priv_wallet``), using
         the request's ``commitment-device`` or the node's
-        ``commitment_device`` (``httpsig@1.0`` by default).
-        Upstream: dev_message:commit/3."""
+        ``commitment_device`` (``httpsig@1.0`` by default). Inside a node,
+        only for the operator (upstream signs for anyone: the node would
+        lend its identity). Upstream: dev_message:commit/3."""
         wallet = (opts or {}).get("priv_wallet")
         if not isinstance(wallet, Wallet):
             return "error", "no_viable_wallet"
+        if not authority.may_sign_for(req, opts or {}):
+            return "error", {
+                "status": 403,
+                "body": "the node signs messages given to it only for its operator",
+            }
         base = commit_api.find_target(msg, req)
         device = req.get("commitment-device") or (opts or {}).get(
             "commitment_device", commit_api.DEFAULT_DEVICE

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from hyperbeam import authority
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.path import As
@@ -120,7 +121,8 @@ class PushDevice(Device):
                 "reason": "Could not access target process!",
             }
         try:
-            signed = commit.commit(_from_origin(message, origin), _wallet(opts))
+            unsigned = authority.without_path(_from_origin(message, origin))
+            signed = commit.commit(unsigned, _wallet(opts))
         except HyperbeamError as exc:
             return {"response": "error", "target": target, "reason": exc.reason}
         as_target = ensure_process_key(target_process, opts)

@@ -36,7 +36,7 @@ class RunningNode:
         return self.process.poll() is None
 
 
-def start_node(tmp: Path, *extra: str) -> RunningNode:
+def start_node(tmp: Path, *extra: str, cwd: Path | None = None) -> RunningNode:
     """Start ``hyperbeam serve`` the README's way, on a free port, and wait until it answers."""
     port = free_port()
     data_dir = tmp / "data"
@@ -47,7 +47,7 @@ def start_node(tmp: Path, *extra: str) -> RunningNode:
     cmd = [str(exe), "serve", "--port", str(port), "--data-dir", str(data_dir), *gateway, *extra]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

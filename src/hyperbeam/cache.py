@@ -63,6 +63,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, TypeAlias
 
+from hyperbeam import metrics
 from hyperbeam.ao import path as hb_path
 from hyperbeam.codecs import packed, received
 from hyperbeam.codecs.received import Wire
@@ -149,6 +150,7 @@ def write(msg: Message | bytes | str, store: Store) -> str:
         if known is not None and root != known and target.type(root) in ("composite", "simple"):
             return root
         target.atomically(lambda: target.apply(units))
+        metrics.STORE_WRITES.inc()
         return root
     except CacheError:
         raise
@@ -346,6 +348,18 @@ def link(existing: PathLike, new: PathLike, store: Store) -> None:
     store.make_link(_path(existing), _path(new))
 
 
+def point(name: PathLike, path: str, store: Store) -> None:
+    """Make ``name`` a pointer to ``path``: unlike a link, a pointer can be
+    moved (the node message's latest record, a local name)."""
+    store.write(_path(name), path.encode("utf-8"))
+
+
+def pointed(name: PathLike, store: Store) -> Message | bytes | None:
+    """What the pointer ``name`` points to, or ``None``."""
+    target = store.read(_path(name))
+    return None if target is None else read(target.decode("utf-8"), store)
+
+
 # --- reading ------------------------------------------------------------------------
 
 
@@ -364,6 +378,7 @@ def read(path: PathLike, store: Store) -> Message | bytes | None:
         raw = _read_raw(where, store, frozenset(), (), wires)
         if raw is None:
             raw = _read_in_record(where, store)
+        metrics.STORE_READS.labels(result="miss" if raw is None else "hit").inc()
         if raw is None or isinstance(raw, bytes):
             return raw
         return to_rich(raw, wires)

@@ -450,7 +450,7 @@ def priv_survives_conversion(codec: str, wallet: Wallet) -> None:
 @suite
 def sign_node_message(codec: str, wallet: Wallet) -> None:
     node_message = {
-        **NodeConfig().public(),
+        **NodeConfig().node_message(),
         "devices": ["message@1.0", "meta@1.0", "test-device@1.0"],
         "routes": [{"template": "/result/.*", "node": {"prefix": "http://localhost:6363"}}],
         "store": {"store-module": Atom("hb_store_fs"), "prefix": "cache-mainnet"},

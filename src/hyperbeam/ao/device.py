@@ -46,9 +46,9 @@ class Device:
 
     name: ClassVar[str] = ""
     KEYS: ClassVar[Mapping[str, str]] = {}
-    #: Keys whose results are never stored (they mark them ``volatile``):
-    #: the resolver does not look them up in the cache either, which would
-    #: mean taking the base's ID for nothing.
+    #: Keys whose results are never stored, nor looked up in the cache
+    #: (which would mean taking the base's ID for nothing). ``*`` means
+    #: every key.
     VOLATILE: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -167,7 +167,7 @@ def _volatile_key(msg1: Any, msg2: Message, opts: Opts) -> bool:
     except HyperbeamError:
         return False
     volatile: frozenset[str] = getattr(device, "VOLATILE", frozenset())
-    return bool(volatile) and hb_path.hd(msg2) in volatile
+    return bool(volatile) and ("*" in volatile or hb_path.hd(msg2) in volatile)
 
 
 def _subresolve(msg1: Any, device: str | None, req: Any, opts: Opts) -> Result:
@@ -270,7 +270,7 @@ def _execute(msg1: Message, msg2: Message, opts: Opts) -> Result:
     # Stage 9: cryptographic linking.
     result = _link(msg1, msg2, status, result, opts)
     # Stage 10: caching the result.
-    if status == "ok" and opts.get("store") is not None:
+    if status == "ok" and opts.get("store") is not None and not _volatile_key(msg1, msg2, opts):
         cache_control.maybe_store(msg1, msg2, result, opts)
     return status, result
 

@@ -11,17 +11,22 @@ Upstream: hb_http_server:init/2, hb_http:req_to_tabm_singleton/3, dev_meta:handl
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from hyperbeam import authority, hooks, metrics
+from hyperbeam.ao.path import As
 from hyperbeam.ao.resolve import resolve_many
 from hyperbeam.ao.singleton import from_request
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.http.render import CORS_HEADERS, render, reply_codec, request_message
 from hyperbeam.http.status import embed_status
+from hyperbeam.message.model import Message
 from hyperbeam.node import Node
 
 log = logging.getLogger("hyperbeam.http")
@@ -93,6 +98,9 @@ class HyperbeamApp:
         if path == "/" and not query:
             await _send(send, 302, [("location", self.node.config.default_request)], b"")
             return
+        if path == "/metrics" and method == "GET":
+            await _send(send, 200, [("content-type", metrics.CONTENT_TYPE)], metrics.text())
+            return
         try:
             header_bytes = sum(len(k) + len(v) for k, v in scope.get("headers", []))
             if header_bytes > MAX_HEADER_BYTES:
@@ -107,6 +115,9 @@ class HyperbeamApp:
         except Exception as exc:
             code, out_headers, payload = _error_response(exc, headers)
         await _send(send, code, out_headers, payload)
+        device = _device_label(path, self.node.registry)
+        metrics.HTTP_REQUESTS.labels(device=device, status=str(code)).inc()
+        metrics.HTTP_SECONDS.labels(device=device).observe(time.perf_counter() - started)
         log.info(
             "%s %s%s -> %d (%.1f ms, %d bytes)",
             method,
@@ -122,19 +133,70 @@ class HyperbeamApp:
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         """Decode, resolve, sign and encode one request, on a worker thread
         (the codecs and RSA signing are CPU work)."""
-        request = request_message(
-            method, path, query, headers, body, keep_signed=self.node.keep_signed
-        )
+        node = self.node
+        request = request_message(method, path, query, headers, body, keep_signed=node.keep_signed)
         codec = reply_codec({**headers, **request})
-        status, result = resolve_many(from_request(request, decoded=True), self.node.http_opts())
-        wallet = self.node.wallet if self.node.config.force_signed else None
+        opts = node.http_opts()
+        opts[authority.KEY] = authority.request_authority(request)
+        status, result = self.resolve(request, opts)
+        wallet = node.wallet if node.config.force_signed else None
         return render(
             embed_status(status, result),
             headers,
             codec=codec,
             wallet=wallet,
-            replies=self.node.replies,
+            replies=node.replies,
         )
+
+    def resolve(self, request: Message, opts: dict[str, Any]) -> tuple[str, Any]:
+        """The request's messages, through the ``request`` hook, resolved,
+        then the result through the ``response`` hook. An uninitialized node
+        answers only ``~meta@1.0/info``. Upstream: dev_meta:handle/2,
+        handle_resolve/3."""
+        messages = from_request(request, decoded=True)
+        if self.node.config.initialized == "false":
+            if not _is_meta_info(messages):
+                return "error", {"status": 400, "body": UNINITIALIZED}
+            return resolve_many(messages, opts)
+        hooked = bool(self.node.config.on)
+        if hooked:
+            status, messages = hooks.around("request", request, messages, opts)
+            if status != "ok":
+                return status, messages
+        status, result = resolve_many(messages, opts)
+        if hooked:
+            status, result = hooks.around("response", request, embed_status(status, result), opts)
+        return status, result
+
+
+UNINITIALIZED = "Node must be initialized before use."
+
+_ID_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def _device_label(path: str, devices: Mapping[str, Any]) -> str:
+    """The device a request first reaches, for metrics: a loaded device's
+    name, ``id`` (a message by ID), ``message@1.0`` or ``other``."""
+    first = path.lstrip("/").split("/", 1)[0]
+    base, tilde, named = first.partition("~")
+    if tilde:
+        device = re.split(r"[&?(/]", named, maxsplit=1)[0]
+        return device if device in devices else "other"
+    if _ID_SEGMENT.match(base):
+        return "id"
+    return "message@1.0"
+
+
+def _is_meta_info(messages: list[Any]) -> bool:
+    """Whether a request asks ``~meta@1.0`` for ``info``.
+    Upstream: dev_meta:handle_initialize/2."""
+    for base, req in itertools.pairwise(messages):
+        device = base.device if isinstance(base, As) else None
+        if isinstance(base, dict):
+            device = base.get("device")
+        if device == "meta@1.0" and isinstance(req, dict) and req.get("path") == "info":
+            return True
+    return False
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -71,7 +71,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from hyperbeam import cache
+from hyperbeam import cache, metrics
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message.ids import human_id, is_id
 from hyperbeam.message.model import normalize_key
@@ -282,6 +282,7 @@ def maybe_lookup(msg1: Any, msg2: Any, opts: Opts) -> LookupResult:
             found = cache.read_resolved(msg1, msg2, scoped)
         except (HyperbeamError, ValueError) as exc:
             log.warning("reading a cached result failed, computing it: %s", exc)
+    metrics.RESOLVE_CACHE.labels(result="miss" if found is None else "hit").inc()
     if found is not None:
         return "ok", found
     if settings.only_if_cached:

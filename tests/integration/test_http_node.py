@@ -140,7 +140,7 @@ def test_private_keys_are_never_answered(client: httpx.Client) -> None:
 def test_root_redirects(client: httpx.Client) -> None:
     res = client.get("/")
     assert res.status_code == 302
-    assert res.headers["location"] == "/~meta@1.0/info"
+    assert res.headers["location"] == "/~hyperbuddy@1.0/index"
 
 
 def test_meta_info_describes_the_node(client: httpx.Client, node: RunningNode) -> None:

@@ -53,6 +53,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hyperbeam import metrics
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.cache_control import volatile
@@ -143,6 +144,7 @@ class WasmDevice(Device):
         passes = state.get("pass", NOT_FOUND)
         if passes not in (NOT_FOUND, 1, "1"):
             return "ok", state
+        metrics.WASM_EXECUTIONS.inc()
         request = msg2 if isinstance(msg2, dict) else {}
         function = _first(request, state, "function", opts)
         if function == NOT_FOUND:

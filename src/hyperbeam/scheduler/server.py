@@ -43,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from hyperbeam import metrics
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message.ids import human_id, native_id
@@ -143,6 +144,7 @@ class SchedulerServer:
             self._deliver(slot, generation, None, None, exc)
             raise SchedulerError(f"could not sign the assignment of slot {slot}: {exc}") from exc
         self._deliver(slot, generation, assignment, units, None)
+        metrics.SLOTS_ASSIGNED.inc()
         if self.mode == "aggressive":
             threading.Thread(
                 target=self._commit_until, args=(slot, generation), daemon=True

@@ -1,0 +1,1 @@
+"""The node's web page (served by hyperbuddy@1.0)."""

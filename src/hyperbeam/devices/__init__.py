@@ -11,14 +11,17 @@ import functools
 from hyperbeam.ao.device import Device
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.devices.cache import CacheDevice
+from hyperbeam.devices.codecs import CODEC_DEVICES
 from hyperbeam.devices.cron import CronDevice
 from hyperbeam.devices.dedup import DedupDevice
 from hyperbeam.devices.genesis_wasm import GenesisWasmDevice
+from hyperbeam.devices.hyperbuddy import HyperbuddyDevice
 from hyperbeam.devices.json_iface import JsonIfaceDevice
 from hyperbeam.devices.lookup import LookupDevice
 from hyperbeam.devices.message import MessageDevice
 from hyperbeam.devices.meta import MetaDevice
 from hyperbeam.devices.multipass import MultipassDevice
+from hyperbeam.devices.names import LocalNameDevice, NameDevice, NodeProcessDevice
 from hyperbeam.devices.patch import PatchDevice
 from hyperbeam.devices.ping import PingTestDevice
 from hyperbeam.devices.process import ProcessDevice
@@ -34,11 +37,15 @@ BUILTIN_DEVICES: tuple[type[Device], ...] = (
     CronDevice,
     DedupDevice,
     GenesisWasmDevice,
+    HyperbuddyDevice,
     JsonIfaceDevice,
+    LocalNameDevice,
     LookupDevice,
     MessageDevice,
     MetaDevice,
     MultipassDevice,
+    NameDevice,
+    NodeProcessDevice,
     PatchDevice,
     PingTestDevice,
     ProcessDevice,
@@ -49,6 +56,7 @@ BUILTIN_DEVICES: tuple[type[Device], ...] = (
     WasiDevice,
     WasmDevice,
     Wasm64Alias,
+    *CODEC_DEVICES,
 )
 
 

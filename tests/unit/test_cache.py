@@ -518,3 +518,15 @@ def test_signed_messages_of_one_shape_keep_their_own_signatures(
         back = cache.read(msg_id, store)
         assert back == original
         assert isinstance(back, dict) and commit.verify(back)
+
+
+@pytest.mark.parametrize("name", ["te", "connection", "upgrade", "keep-alive"])
+def test_a_signed_key_named_like_a_connection_field_is_kept(name: str) -> None:
+    """Found by test_property_signed_messages_read_back_and_verify: a signed
+    message's key ``te`` was dropped on reading its record, as if it were the
+    hop-by-hop header of a request."""
+    signed_msg = commit.commit({name: "0", "other": "1"}, _SIGNER)
+    store = MemoryStore()
+    found = cache.read(cache.write(signed_msg, store), store)
+    assert isinstance(found, dict) and found[name] == "0"
+    assert commit.verify(found)

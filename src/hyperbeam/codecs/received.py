@@ -44,10 +44,13 @@ HTTPSIG_CODEC = "httpsig@1.0"
 ANS104_CODEC = "ans104@1.0"
 
 #: Fields that describe the connection: they may be signed (and are then
-#: kept in the wire), but they are never keys of the message.
+#: kept in the wire), but they are not keys of the message...
 TRANSPORT_FIELDS = frozenset(
     {"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te"}
 )
+#: ... except these, when a signature names them: a signed message may have a
+#: key called ``te`` (the body's length and framing are never keys).
+SIGNED_KEYS_OF_TRANSPORT_NAMES = TRANSPORT_FIELDS - {"content-length", "transfer-encoding"}
 
 #: The first line of a wire record in the store.
 RECORD_MAGIC = b"hb-wire/1 "
@@ -247,7 +250,10 @@ def _decode(
         tabm = _decode_headers_and_body(fields, raw_body)
     for key in ("signature", "signature-input", "commitments", "body-keys"):
         tabm.pop(key, None)
-    for key in [k for k in tabm if k.startswith("hashpath") or k in TRANSPORT_FIELDS]:
+    signed = {name for sig in sigs for name in sig.names} & SIGNED_KEYS_OF_TRANSPORT_NAMES
+    for key in [
+        k for k in tabm if k.startswith("hashpath") or (k in TRANSPORT_FIELDS and k not in signed)
+    ]:
         tabm.pop(key)
     if not nested:
         tabm.pop("content-digest", None)

@@ -2,6 +2,7 @@
 
 hyperbeam serve [--host H] [--port P] [--data-dir D] [--config FILE]
 hyperbeam resolve '/~message@1.0&k=v/k'
+hyperbeam lua-test script.lua[:test1:test2] ...
 hyperbeam wallet new [--out FILE]
 hyperbeam wallet show [--wallet FILE]
 """
@@ -61,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     common(res)
     res.add_argument("path", help="a HyperPATH, e.g. '/~message@1.0&k=v/k'")
 
+    lua_test = commands.add_parser(
+        "lua-test", help="run Lua scripts' *_test functions through lua@5.3a (upstream's lua-test)"
+    )
+    common(lua_test)
+    lua_test.add_argument(
+        "scripts", nargs="+", help="script.lua, or script.lua:test1:test2 to run only those"
+    )
+
     wallet = commands.add_parser("wallet", help="create or show an Arweave key file")
     actions = wallet.add_subparsers(dest="action", required=True)
     new = actions.add_parser("new", help="generate an RSA-4096 key file (never overwrites)")
@@ -95,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(settings, forget=args.forget_node_message)
         if args.command == "wallet":
             return _wallet(settings, args.action, getattr(args, "out", None))
+        if args.command == "lua-test":
+            return _lua_test(settings, args.scripts)
         return _resolve(settings, args.path)
     except HyperbeamError as exc:
         print(f"hyperbeam: {exc.reason}", file=sys.stderr)
@@ -157,6 +168,28 @@ def _wallet(settings: config.NodeConfig, action: str, out: str | None) -> int:
         wallet = Wallet.load(path)
     print(f"address: {wallet.address}")
     return 0
+
+
+def _lua_test(settings: config.NodeConfig, specs: list[str]) -> int:
+    from hyperbeam.lua.harness import parse_spec, run_script
+    from hyperbeam.node import Node
+
+    node = Node(settings)
+    node.prepare()
+    try:
+        failed = 0
+        for path, tests in parse_spec(",".join(specs)):
+            if not path.exists():
+                print(f"FAIL {path}: no such file")
+                failed += 1
+                continue
+            for outcome in run_script(path, tests, node.opts()):
+                print(outcome.line(), flush=True)
+                failed += not outcome.passed
+        print(f"{'all passed' if not failed else f'{failed} failed'}")
+        return 1 if failed else 0
+    finally:
+        node.close()
 
 
 def _resolve(settings: config.NodeConfig, path: str) -> int:

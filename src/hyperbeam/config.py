@@ -108,6 +108,11 @@ class NodeConfig:
     #: binaryen's ``wasm-opt``, for images in the legacy exception encoding;
     #: empty means look on ``PATH`` (and in the test clients' node_modules).
     wasm_opt: str = ""
+    #: The most memory one Lua state may use (bytes).
+    lua_max_memory: int = 512 * 1024 * 1024
+    #: The most Lua instructions one call may run; past it the call fails
+    #: with a clear reason.
+    lua_max_instructions: int = 200_000_000
     #: Who may change the node message and act for the node (an address);
     #: empty means the node's own wallet, ``unclaimed`` means anyone until
     #: someone claims it. Upstream: ``operator``.

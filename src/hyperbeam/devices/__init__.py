@@ -18,6 +18,7 @@ from hyperbeam.devices.genesis_wasm import GenesisWasmDevice
 from hyperbeam.devices.hyperbuddy import HyperbuddyDevice
 from hyperbeam.devices.json_iface import JsonIfaceDevice
 from hyperbeam.devices.lookup import LookupDevice
+from hyperbeam.devices.lua import LuaDevice
 from hyperbeam.devices.message import MessageDevice
 from hyperbeam.devices.meta import MetaDevice
 from hyperbeam.devices.multipass import MultipassDevice
@@ -41,6 +42,7 @@ BUILTIN_DEVICES: tuple[type[Device], ...] = (
     JsonIfaceDevice,
     LocalNameDevice,
     LookupDevice,
+    LuaDevice,
     MessageDevice,
     MetaDevice,
     MultipassDevice,

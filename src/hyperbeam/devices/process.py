@@ -47,11 +47,12 @@ from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.path import term_to_path_parts
 from hyperbeam.cache_control import BACKGROUND, volatile
+from hyperbeam.codecs import json as json_codec
 from hyperbeam.devices.message import set_keys
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
-from hyperbeam.message.model import UNSET, Message, as_int
+from hyperbeam.message.model import UNSET, Message, as_int, normalize_keys
 from hyperbeam.message.private import private_of, with_private
 from hyperbeam.process import cache as process_cache
 from hyperbeam.process.workers import DEFAULT_WORKERS, ProcessWorkers
@@ -356,24 +357,52 @@ class ProcessDevice(Device):
     @key("results")
     def results(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
         """A state's ``results``; with ``results: N`` in the request, those of
-        slot ``N`` (aoconnect reads ``/compute/results=<slot>``)."""
+        slot ``N`` (aoconnect reads ``/compute/results=<slot>``). Results
+        without the ``raw`` AOS response aoconnect reads (a Lua process's
+        ``output`` and ``outbox``) get one made from them, in this answer
+        only: :func:`with_raw`."""
         wanted = msg2.get("results") if isinstance(msg2, dict) else None
         own = msg1.get("results", ao.NOT_FOUND)
         if wanted is None or isinstance(wanted, dict):
-            return ("ok", own) if own != ao.NOT_FOUND else ("error", ao.NOT_FOUND)
+            return ("ok", with_raw(own)) if own != ao.NOT_FOUND else ("error", ao.NOT_FOUND)
         slot = as_int(wanted, "results")
         if own != ao.NOT_FOUND and msg1.get("at-slot") == slot:
-            return "ok", own
+            return "ok", with_raw(own)
         status, state = self.compute(msg1, {"path": "compute", "slot": slot}, opts)
         if status != "ok" or not isinstance(state, dict):
             return status, state
         found = state.get("results", ao.NOT_FOUND)
-        return ("ok", found) if found != ao.NOT_FOUND else ("error", ao.NOT_FOUND)
+        return ("ok", with_raw(found)) if found != ao.NOT_FOUND else ("error", ao.NOT_FOUND)
 
     @key("push")
     def push(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
         """Upstream: push/3."""
         return volatile(run_as("push", ensure_process_key(msg1, opts), msg2, opts))
+
+
+def with_raw(results: Any) -> Any:
+    """Results with ``raw``, the legacy AOS response ``{Output, Messages,
+    Spawns, Assignments}`` that aoconnect's ``result`` reads, made from a
+    Lua (hyper-aos) process's ``output`` and ``outbox`` when they have none
+    (json-iface@1.0 writes it for WASM AOS)."""
+    if not isinstance(results, dict) or "raw" in results or "output" not in results:
+        return results
+    outbox = normalize_keys(results.get("outbox") or {})
+    messages = (
+        [outbox[k] for k in sorted(outbox, key=_slot_order)] if isinstance(outbox, dict) else []
+    )
+    response = {
+        "Output": results["output"],
+        "Messages": messages,
+        "Spawns": [],
+        "Assignments": [],
+    }
+    raw = {"content-type": "application/json", "body": json_codec.encode_json(response).decode()}
+    return {**results, "raw": raw}
+
+
+def _slot_order(key: str) -> tuple[int, str]:
+    return (int(key), "") if key.isdigit() else (1 << 62, key)
 
 
 def _failure(reason: Any, phase: str, slot: int) -> Message:

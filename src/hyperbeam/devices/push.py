@@ -33,6 +33,7 @@ from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id, is_id
 from hyperbeam.message.model import Message, as_text, normalize_keys
+from hyperbeam.message.wire import as_signed
 
 log = logging.getLogger("hyperbeam.push")
 
@@ -64,8 +65,12 @@ class PushDevice(Device):
         process = as_process(base)
         if req.get("slot") is not None:
             return self._with_mode(process, req, opts)
+        # The message scheduled is the request as its signer signed it (its
+        # own path, not the one routing gave it), or the message in its body.
+        body = req.get("body")
+        message = body if isinstance(body, dict) else as_signed(req)
         status, assignment = ao.resolve(
-            process, {**req, "path": "schedule", "method": "POST"}, opts
+            process, {"path": "schedule", "method": "POST", "body": message}, opts
         )
         if status != "ok" or not isinstance(assignment, dict):
             return "error", assignment
@@ -94,6 +99,8 @@ class PushDevice(Device):
         depth = int(req.get("result-depth", 1))
         answer: Message = dict(results) if depth > 0 and isinstance(results, dict) else {}
         outbox = results.get("outbox") if isinstance(results, dict) else None
+        # (A list, as Lua processes answer it, is numbered "1".."n".)
+        outbox = normalize_keys(outbox)
         if isinstance(outbox, dict) and outbox:
             origin = {"process": pid, "slot": slot, "result-depth": depth}
             for out_key, message in normalize_keys(outbox).items():

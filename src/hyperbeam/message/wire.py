@@ -93,6 +93,21 @@ def derive(msg: Any, new: Message) -> Message:
     return new
 
 
+def as_signed(msg: Any) -> Any:
+    """``msg`` with its committed keys set back to the values its wire
+    signed (a request's ``path``, say, after routing rewrote it), so that it
+    verifies again; a message with no wire as it is."""
+    if not isinstance(msg, Bound):
+        return msg
+    original = dict(msg)
+    for key, value in msg.binding.values:
+        if value is _MISSING:
+            original.pop(key, None)
+        else:
+            original[key] = value
+    return msg.derive(original)
+
+
 def wire_of(msg: Any) -> Wire | None:
     """The wire ``msg`` still matches (its committed values unchanged), or ``None``."""
     if isinstance(msg, Bound) and msg.binding.holds(msg):

@@ -32,7 +32,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
+from hyperbeam.message.ids import human_id
 from hyperbeam.message.model import Message
 
 #: An ``operator`` setting that lets anyone claim the node.
@@ -118,6 +120,15 @@ def may_sign_for(req: Any, opts: Mapping[str, Any]) -> bool:
     inside a node only for the operator; outside one (no ``authority`` in
     the options) whenever there is a wallet."""
     return KEY not in opts or is_operator(req, opts)
+
+
+def request_id(req: Any) -> str | None:
+    """The ID of a signed request (all its commitments), to record who
+    changed what (``node_history``); ``None`` for an unsigned one."""
+    try:
+        return human_id(commit.id(req, "all")) if commit.signers(req) else None
+    except (ValueError, HyperbeamError):
+        return None
 
 
 def without_path(msg: Message) -> Message:

@@ -130,6 +130,12 @@ class NodeConfig:
     #: Where ``name@1.0`` looks names up, in order (messages answering
     #: ``lookup`` with ``key``). Upstream: ``name_resolvers`` (default none).
     name_resolvers: tuple[Mapping[str, Any], ...] = ({"device": "local-name@1.0"},)
+    #: Where ``router@1.0`` sends messages: a list of routes (``template``,
+    #: ``node`` or ``nodes`` with a ``strategy``...); none means the Arweave
+    #: gateway's ``/graphql`` and ``/raw``. ``route_provider`` (a message or a
+    #: path resolving to the routes) and ``route_owners`` (who may add them)
+    #: are read too. Upstream: ``routes``.
+    routes: tuple[Mapping[str, Any], ...] = ()
     #: Processes the node runs under its own identity: a name to a process
     #: message (``node-process@1.0``). Upstream: ``node_processes``.
     node_processes: Mapping[str, Any] = field(default_factory=dict)

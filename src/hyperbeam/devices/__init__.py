@@ -27,6 +27,7 @@ from hyperbeam.devices.patch import PatchDevice
 from hyperbeam.devices.ping import PingTestDevice
 from hyperbeam.devices.process import ProcessDevice
 from hyperbeam.devices.push import PushDevice
+from hyperbeam.devices.router import RouterDevice
 from hyperbeam.devices.scheduler import SchedulerDevice
 from hyperbeam.devices.stack import StackDevice
 from hyperbeam.devices.test import TestDevice
@@ -52,6 +53,7 @@ BUILTIN_DEVICES: tuple[type[Device], ...] = (
     PingTestDevice,
     ProcessDevice,
     PushDevice,
+    RouterDevice,
     SchedulerDevice,
     StackDevice,
     TestDevice,

@@ -30,8 +30,6 @@ from typing import Any
 from hyperbeam import __version__, authority
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.errors import HyperbeamError
-from hyperbeam.message import commit
-from hyperbeam.message.ids import human_id
 from hyperbeam.message.model import Message, as_text
 
 #: Request keys that say how a request travelled, not what it sets.
@@ -96,7 +94,7 @@ class MetaDevice(Device):
         if not changes:
             return "error", {"status": 400, "body": "the request sets no key of the node message"}
         try:
-            restart = node.update(changes, _request_id(req))
+            restart = node.update(changes, authority.request_id(req))
         except HyperbeamError as exc:
             return "error", {"status": exc.status, "body": exc.reason}
         history = len(node.history)
@@ -121,14 +119,6 @@ class MetaDevice(Device):
             "source-short": source[:7] if source != "unknown" else source,
             "build-time": when,
         }
-
-
-def _request_id(req: Message) -> str | None:
-    """The ID of the signed request (its signatures), if it is one."""
-    try:
-        return human_id(commit.id(req, "all")) if commit.signers(req) else None
-    except (ValueError, HyperbeamError):
-        return None
 
 
 @functools.cache

@@ -7,6 +7,7 @@ import asyncio
 import os
 import platform
 import statistics
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,6 +43,39 @@ def closed_loop(func: Callable[[], Any], seconds: float) -> tuple[int, float]:
         func()
         count += 1
     return count, time.perf_counter() - start
+
+
+def schedule_and_compute(
+    process: dict[str, Any], requests: list[dict[str, Any]], opts: dict[str, Any], clients: int = 4
+) -> tuple[float, dict[str, Any]]:
+    """``clients`` threads schedule ``requests`` on ``process`` while this
+    one computes it to its latest slot, until every request is computed:
+    (seconds taken, the last state)."""
+    from hyperbeam.ao.resolve import resolve
+
+    def client(part: list[dict[str, Any]]) -> None:
+        for request in part:
+            assert resolve(process, request, opts)[0] == "ok"
+
+    start = time.perf_counter()
+    threads = [
+        threading.Thread(target=client, args=(requests[n::clients],)) for n in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    computed, state = 0, {}
+    while computed < len(requests):
+        status, current = resolve(process, {"path": "slot/current"}, opts)
+        if int(current) > computed:
+            status, state = resolve(process, {"path": "compute", "slot": int(current)}, opts)
+            assert status == "ok", state
+            computed = int(current)
+        else:
+            time.sleep(0.001)
+    elapsed = time.perf_counter() - start
+    for thread in threads:
+        thread.join()
+    return elapsed, state
 
 
 def cpu_seconds(pid: int) -> float:

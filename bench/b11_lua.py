@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.processes import hyper_aos_code, hyper_aos_process
 
-from bench._common import closed_loop, machine_line, median_of, report
+from bench._common import closed_loop, machine_line, median_of, report, schedule_and_compute
 from hyperbeam import cache
 from hyperbeam.ao.resolve import resolve
 from hyperbeam.config import NodeConfig
@@ -89,29 +87,7 @@ def b11_process(node: Node, count: int) -> float:
         )
         for n in range(count)
     ]
-    start = time.perf_counter()
-
-    def client(part: list[dict[str, Any]]) -> None:
-        for request in part:
-            assert resolve(proc, request, opts)[0] == "ok"
-
-    clients = [threading.Thread(target=client, args=(requests[n::4],)) for n in range(4)]
-    for thread in clients:
-        thread.start()
-    computed = 0
-    state: dict[str, Any] = {}
-    while computed < count:
-        status, current = resolve(proc, {"path": "slot/current"}, opts)
-        target = int(current)
-        if target > computed:
-            status, state = resolve(proc, {"path": "compute", "slot": target}, opts)
-            assert status == "ok", state
-            computed = target
-        else:
-            time.sleep(0.001)
-    elapsed = time.perf_counter() - start
-    for thread in clients:
-        thread.join()
+    elapsed, state = schedule_and_compute(proc, requests, opts)
     assert state["at-slot"] == count and state["results"]["output"]["data"].isdigit()
     return report(
         "B11 hyper-aos Evals scheduled (4 clients) and computed through process@1.0",

@@ -34,8 +34,6 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +46,7 @@ from bench._common import (
     machine_line,
     median_of,
     report,
+    schedule_and_compute,
     start_node,
     stop_node,
 )
@@ -224,29 +223,7 @@ def aos_schedule_requests(
 def b8c_process(node: Node, count: int) -> float:
     proc, opts, requests = aos_schedule_requests(node, count)
     # Four clients schedule while one worker computes whatever is scheduled.
-    start = time.perf_counter()
-    done_scheduling = threading.Event()
-
-    def client(part: list[dict[str, Any]]) -> None:
-        for request in part:
-            assert resolve(proc, request, opts)[0] == "ok"
-
-    clients = [threading.Thread(target=client, args=(requests[n::4],)) for n in range(4)]
-    for thread in clients:
-        thread.start()
-    computed = 0
-    while computed < count:
-        status, current = resolve(proc, {"path": "slot/current"}, opts)
-        target = int(current)
-        if target > computed:
-            status, state = resolve(proc, {"path": "compute", "slot": target}, opts)
-            assert status == "ok", state
-            computed = target
-        elif not done_scheduling.is_set():
-            time.sleep(0.001)
-        if all(not t.is_alive() for t in clients):
-            done_scheduling.set()
-    elapsed = time.perf_counter() - start
+    elapsed, state = schedule_and_compute(proc, requests, opts)
     # Messages ran in the order they were scheduled: the last one says count.
     assert state["at-slot"] == count and state["results"]["data"].isdigit()
     return report("B8c AOS scheduled (4 clients) and computed through process@1.0", count, elapsed)

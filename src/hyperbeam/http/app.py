@@ -23,6 +23,7 @@ from hyperbeam import authority, hooks, metrics
 from hyperbeam.ao.path import As
 from hyperbeam.ao.resolve import resolve_many
 from hyperbeam.ao.singleton import from_request
+from hyperbeam.devices import relay
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.http.render import CORS_HEADERS, render, reply_codec, request_message
 from hyperbeam.http.status import embed_status
@@ -134,6 +135,9 @@ class HyperbeamApp:
         """Decode, resolve, sign and encode one request, on a worker thread
         (the codecs and RSA signing are CPU work)."""
         node = self.node
+        passed = relay.pass_through(method, path, query, headers, body, node.http_opts())
+        if passed is not None:
+            return passed
         request = request_message(method, path, query, headers, body, keep_signed=node.keep_signed)
         codec = reply_codec({**headers, **request})
         opts = node.http_opts()

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
+from hyperbeam.codecs.received import Wire
 from hyperbeam.message import commit
 from hyperbeam.message.model import Message
 
@@ -49,6 +50,11 @@ _SIGNED_STATUS = re.compile(r'"@?status"')
 
 _CLIENT: httpx.Client | None = None
 _CLIENT_LOCK = threading.Lock()
+
+
+def shared() -> httpx.Client:
+    """The node's one pooled client for outbound HTTP."""
+    return _client()
 
 
 def _client() -> httpx.Client:
@@ -115,11 +121,27 @@ def request(method: str, node: str, msg: Message, *, timeout: float = DEFAULT_TI
         return "error", {"status": 502, "body": f"{method} {url} failed: {exc}"}
     except (ValueError, TypeError) as exc:
         return "error", {"status": 400, "body": f"cannot send the message to {url}: {exc}"}
+    return _reply(res, url)
+
+
+def _reply(res: httpx.Response, url: str) -> Result:
     try:
         reply = response_message(res)
     except Exception as exc:
         return "error", {"status": 502, "body": f"{url} sent a reply that cannot be read: {exc}"}
     return ("error" if res.status_code >= 400 else "ok"), reply
+
+
+def send_wire(method: str, url: str, wire: Wire, *, timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """Send a signed message's own bytes (see :class:`Wire`) to ``url``."""
+    fields, body = wire.http()
+    headers = {k: v.decode("latin-1") for k, v in fields.items()}
+    try:
+        res = _client().request(method, url, headers=headers, content=body or None, timeout=timeout)
+    except httpx.HTTPError as exc:
+        log.warning("%s %s failed: %s", method, url, exc)
+        return "error", {"status": 502, "body": f"{method} {url} failed: {exc}"}
+    return _reply(res, url)
 
 
 def get(node: str, msg: Message, *, timeout: float = DEFAULT_TIMEOUT) -> Result:

@@ -194,8 +194,10 @@ class NodeProcessDevice(Device):
         if not isinstance(wallet, Wallet):
             return "error", {"status": 503, "body": "spawning a node process needs a wallet"}
         signed = commit.commit({**definition, "scheduler": wallet.address}, wallet)
+        # Scheduled on itself, as upstream does (a definition need not say
+        # `type: Process`).
         status, assigned = ao.resolve(
-            {"device": "scheduler@1.0"},
+            signed,
             {"path": "schedule", "method": "POST", "body": signed},
             {**opts, authority.KEY: frozenset()},
         )

@@ -23,12 +23,15 @@ from hyperbeam.devices.message import MessageDevice
 from hyperbeam.devices.meta import MetaDevice
 from hyperbeam.devices.multipass import MultipassDevice
 from hyperbeam.devices.names import LocalNameDevice, NameDevice, NodeProcessDevice
+from hyperbeam.devices.p4 import P4Device
 from hyperbeam.devices.patch import PatchDevice
 from hyperbeam.devices.ping import PingTestDevice
 from hyperbeam.devices.process import ProcessDevice
 from hyperbeam.devices.push import PushDevice
+from hyperbeam.devices.relay import RelayDevice
 from hyperbeam.devices.router import RouterDevice
 from hyperbeam.devices.scheduler import SchedulerDevice
+from hyperbeam.devices.simple_pay import FaffDevice, SimplePayDevice
 from hyperbeam.devices.stack import StackDevice
 from hyperbeam.devices.test import TestDevice
 from hyperbeam.devices.wasi import WasiDevice
@@ -49,12 +52,16 @@ BUILTIN_DEVICES: tuple[type[Device], ...] = (
     MultipassDevice,
     NameDevice,
     NodeProcessDevice,
+    P4Device,
     PatchDevice,
     PingTestDevice,
     ProcessDevice,
     PushDevice,
+    RelayDevice,
     RouterDevice,
     SchedulerDevice,
+    SimplePayDevice,
+    FaffDevice,
     StackDevice,
     TestDevice,
     WasiDevice,

@@ -19,10 +19,11 @@ A path that is a URL already is its own route.
   URL, or the route with the chosen ``nodes`` (each with its ``uri``).
 - ``match``: the first of the base's ``routes`` matching the request, with its
   ``reference`` (``routes/<n>``).
+- ``preprocess``: as the ``request`` hook, relays the requests that match a
+  route to it (``relay@1.0``) and runs the others here.
 
-Upstream: dev_router.erl (routes/3, route/3, match/3, choose/5). Not yet:
-``register`` and the ``preprocess`` hook that relays requests (they need
-``relay@1.0``).
+Upstream: dev_router.erl (routes/3, route/3, match/3, choose/5,
+preprocess/3). Not yet: ``register`` (it needs ``snp@1.0`` attestations).
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ from hyperbeam.message.model import Message, as_text, normalize_keys
 
 Opts = Mapping[str, Any]
 STRATEGIES = ("All", "Random", "By-Base", "By-Weight", "Nearest")
+#: First path parts of the Arweave gateway's API (routed to the gateway by
+#: default, and passed through to it as they are: relay@1.0).
+GATEWAY_PATHS = frozenset(
+    {"graphql", "raw", "tx", "tx_anchor", "price", "wallet", "chunk", "block"}
+)
 #: Keys of a POSTed route that are the request's, not the route's.
 _REQUEST_KEYS = frozenset({"path", "method", "commitments"})
 
@@ -53,7 +59,7 @@ class RouterDevice(Device):
     VOLATILE = frozenset({"routes", "route"})
 
     def info(self, msg: Any, opts: Mapping[str, Any]) -> dict[str, Any]:
-        return {"exports": ["info", "routes", "route", "match"]}
+        return {"exports": ["info", "routes", "route", "match", "preprocess"]}
 
     @key("routes")
     def routes(self, msg: Message, req: Message, opts: Opts) -> Result:
@@ -80,6 +86,29 @@ class RouterDevice(Device):
     def route(self, msg: Message, req: Message, opts: Opts) -> Result:
         return route(req, opts)
 
+    @key("preprocess")
+    def preprocess(self, msg: Message, req: Message, opts: Opts) -> Result:
+        """The ``request`` hook (``on/request/device: router@1.0``,
+        ``on/request/path: preprocess``): a request matching a route is
+        relayed to it; any other runs here (``router_preprocess_default:
+        local``, the default) or is refused (``error``). Upstream:
+        dev_router:preprocess/3."""
+        request = req.get("request")
+        if not isinstance(request, dict):
+            return "error", {"status": 400, "body": "preprocess needs the request"}
+        if match_routes({"path": target_path(request)}, load_routes(opts)) is None:
+            config = getattr(opts.get("node"), "config", None)
+            default = config.extra.get("router_preprocess_default", "local") if config else "local"
+            if as_text(default) == "error":
+                return "ok", {
+                    "body": [
+                        {"status": 404, "body": "No matching template found in the given routes."}
+                    ]
+                }
+            return "ok", {"body": req.get("body")}
+        relay = {"path": "call", "target": "body", "body": request}
+        return "ok", {"body": [{"device": "relay@1.0"}, relay]}
+
     @key("match")
     def match(self, msg: Message, req: Message, opts: Opts) -> Result:
         """Upstream: dev_router:match/3."""
@@ -93,7 +122,7 @@ class RouterDevice(Device):
 def load_routes(opts: Opts) -> list[Message]:
     """The node's routes: ``opts["routes"]``, else the node's ``routes``
     setting, else what its ``route_provider`` resolves to, else the
-    gateway's. Upstream: dev_router:load_routes/1."""
+    gateway's (its API's paths). Upstream: dev_router:load_routes/1."""
     if "routes" in opts:
         return _as_list(opts["routes"])
     config = getattr(opts.get("node"), "config", None)
@@ -114,6 +143,7 @@ def load_routes(opts: Opts) -> list[Message]:
     return [
         {"template": "/graphql", "node": {"prefix": gateway}},
         {"template": "/raw", "node": {"prefix": gateway}},
+        {"template": f"^/({'|'.join(sorted(GATEWAY_PATHS))})(/|$)", "node": {"prefix": gateway}},
     ]
 
 

@@ -1,0 +1,97 @@
+"""A network of three ``hyperbeam serve`` processes (issue 14, item 5): a
+router and two workers. The router's request hook (``router@1.0``
+``preprocess``) relays what its routes name to the workers, and runs the
+rest itself: a process is created, scheduled and computed on worker 1
+through the router; node information comes from worker 2; when worker 2 is
+killed, what was routed to it gets a clear error and the rest keeps being
+served."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hyperbeam.crypto.wallet import Wallet
+from hyperbeam.http import client
+from hyperbeam.message import commit
+from hyperbeam.message.ids import human_id
+from tests.conftest import RunningNode, start_node, stop_node
+from tests.processes import scheduler_test_process
+
+Network = tuple[RunningNode, RunningNode, RunningNode]
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Iterator[Network]:
+    for name in ("w1", "w2", "router"):
+        (tmp_path / name).mkdir()
+    worker1 = start_node(tmp_path / "w1")
+    worker2 = start_node(tmp_path / "w2")
+    config = tmp_path / "router.json"
+    config.write_text(
+        json.dumps(
+            {
+                "routes": [
+                    {"template": "~process@1.0", "node": {"prefix": worker1.url}},
+                    {"template": "^/~scheduler@1.0/", "node": {"prefix": worker1.url}},
+                    {"template": "^/~meta@1.0/info/address", "node": {"prefix": worker2.url}},
+                ],
+                "on": {"request": {"device": "router@1.0", "path": "preprocess"}},
+            }
+        )
+    )
+    router = start_node(tmp_path / "router", "--config", str(config))
+    try:
+        yield router, worker1, worker2
+    finally:
+        for node in (router, worker2, worker1):
+            if node.alive():
+                stop_node(node)
+
+
+def address_of(node: RunningNode) -> str:
+    return Wallet.load(node.data_dir / "wallet.json").address
+
+
+def test_requests_follow_the_routes_and_a_dead_peer_is_a_clear_error(network: Network) -> None:
+    router, worker1, worker2 = network
+    # Node information comes from worker 2; what no route names, from the router.
+    assert httpx.get(f"{router.url}/~meta@1.0/info/address").text == address_of(worker2)
+    assert httpx.get(f"{router.url}/~message@1.0&k=v/k").text == "v"
+
+    # A process made, scheduled and computed on worker 1, through the router.
+    user = Wallet.generate()
+    process = commit.commit(scheduler_test_process(address_of(worker1)), user)
+    pid = human_id(commit.id(process, "all"))
+    status, res = client.post(
+        router.url,
+        commit.commit(
+            {"path": "/~scheduler@1.0/schedule", "method": "POST", "body": process}, user
+        ),
+    )
+    assert status == "ok", res
+    for n in range(2):
+        msg = commit.commit({"type": "Message", "target": pid, "n": str(n)}, user)
+        status, res = client.post(router.url, {**msg, "path": f"/{pid}~process@1.0/schedule"})
+        assert status == "ok", res
+        assert int(res["slot"]) == n + 1
+    status, slot = client.get(router.url, {"path": "/~scheduler@1.0/slot", "target": pid})
+    assert status == "ok" and int(slot["current"]) == 2, slot
+    # ... and it is worker 1's: worker 2 does not schedule it.
+    for worker, schedules in ((worker1, True), (worker2, False)):
+        status, info = client.get(worker.url, {"path": "/~scheduler@1.0/status"})
+        assert status == "ok" and (pid in str(info.get("processes"))) is schedules, info
+
+    # Worker 2 dies: its route fails clearly, the rest is served.
+    worker2.process.kill()
+    worker2.process.wait()
+    dead = httpx.get(f"{router.url}/~meta@1.0/info/address", timeout=60)
+    assert dead.status_code == 502
+    assert worker2.url in dead.text
+    assert httpx.get(f"{router.url}/~message@1.0&k=v/k").text == "v"
+    status, slot = client.get(router.url, {"path": "/~scheduler@1.0/slot", "target": pid})
+    assert status == "ok" and int(slot["current"]) == 2, slot

@@ -50,6 +50,22 @@ STRATEGIES = ("All", "Random", "By-Base", "By-Weight", "Nearest")
 GATEWAY_PATHS = frozenset(
     {"graphql", "raw", "tx", "tx_anchor", "price", "wallet", "chunk", "block"}
 )
+#: The device's description (``info``), as upstream's.
+INFO: Message = {
+    "description": "Router device for handling outbound message routing",
+    "version": "1.0",
+    "api": {
+        "info": {"description": "Get device info"},
+        "routes": {"description": "Get or add routes", "method": "GET or POST"},
+        "route": {
+            "description": "Find a route for a message",
+            "required_params": {"route-path": "Path to route"},
+        },
+        "match": {"description": "Match a message against available routes"},
+        "register": {"description": "Register a route with a remote router node (not yet)"},
+        "preprocess": {"description": "Preprocess a request to check if it should be relayed"},
+    },
+}
 #: Keys of a POSTed route that are the request's, not the route's.
 _REQUEST_KEYS = frozenset({"path", "method", "commitments"})
 
@@ -60,6 +76,11 @@ class RouterDevice(Device):
 
     def info(self, msg: Any, opts: Mapping[str, Any]) -> dict[str, Any]:
         return {"exports": ["info", "routes", "route", "match", "preprocess"]}
+
+    @key("info")
+    def info_key(self, msg: Message, req: Message, opts: Opts) -> Result:
+        """What the device offers. Upstream: dev_router:info/3."""
+        return "ok", {"status": 200, "body": INFO}
 
     @key("routes")
     def routes(self, msg: Message, req: Message, opts: Opts) -> Result:

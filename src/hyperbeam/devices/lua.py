@@ -136,9 +136,8 @@ class LuaDevice(Device):
         params = _first(req, base, "parameters", None)
         args = params if isinstance(params, list) else [strip_private(base), req, {}]
         metrics.LUA_EXECUTIONS.inc()
-        vm.opts = opts
         try:
-            results = vm.call(as_text(function), args)
+            results = vm.call(as_text(function), args, opts)
         except LuaError as exc:
             return "error", {"status": exc.status, "body": exc.reason, "trace": exc.trace}
         if not results:

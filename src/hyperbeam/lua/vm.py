@@ -126,10 +126,15 @@ class LuaVM:
             listed = from_lua(self._host[b"functions"]())
         return [str(n) for n in listed] if isinstance(listed, list) else []
 
-    def call(self, name: str, args: Sequence[Any]) -> tuple[Any, ...]:
+    def call(
+        self, name: str, args: Sequence[Any], opts: Mapping[str, Any] | None = None
+    ) -> tuple[Any, ...]:
         """Call the global function ``name`` with ``args`` (messages and
-        values, converted to Lua): its results, converted back."""
+        values, converted to Lua): its results, converted back. ``opts`` are
+        the resolution options the host library uses during the call."""
         with self.lock:
+            if opts is not None:
+                self.opts = opts
             func = self._host[b"global"](name.encode("utf-8"))
             if lua.lua_type(func) != "function":
                 raise LuaError(f"no Lua function {name!r}", status=404)

@@ -1,10 +1,10 @@
 """A network of three ``hyperbeam serve`` processes (issue 14, item 5): a
 router and two workers. The router's request hook (``router@1.0``
 ``preprocess``) relays what its routes name to the workers, and runs the
-rest itself: a process is created, scheduled and computed on worker 1
-through the router; node information comes from worker 2; when worker 2 is
-killed, what was routed to it gets a clear error and the rest keeps being
-served."""
+rest itself: a process is created and scheduled on worker 1 through the
+router, and computed on worker 2 (which reads worker 1's schedule), as the
+routes say; node information comes from worker 2; when worker 2 is killed,
+what was routed to it gets a clear error and the rest keeps being served."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from hyperbeam.http import client
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
 from tests.conftest import RunningNode, start_node, stop_node
-from tests.processes import scheduler_test_process
 
 Network = tuple[RunningNode, RunningNode, RunningNode]
 
@@ -30,12 +29,14 @@ def network(tmp_path: Path) -> Iterator[Network]:
     for name in ("w1", "w2", "router"):
         (tmp_path / name).mkdir()
     worker1 = start_node(tmp_path / "w1")
-    worker2 = start_node(tmp_path / "w2")
+    # Worker 2 reads what it lacks (the processes) from worker 1's store.
+    worker2 = start_node(tmp_path / "w2", "--set", f"remote-stores={worker1.url}")
     config = tmp_path / "router.json"
     config.write_text(
         json.dumps(
             {
                 "routes": [
+                    {"template": "~process@1.0/compute", "node": {"prefix": worker2.url}},
                     {"template": "~process@1.0", "node": {"prefix": worker1.url}},
                     {"template": "^/~scheduler@1.0/", "node": {"prefix": worker1.url}},
                     {"template": "^/~meta@1.0/info/address", "node": {"prefix": worker2.url}},
@@ -63,9 +64,18 @@ def test_requests_follow_the_routes_and_a_dead_peer_is_a_clear_error(network: Ne
     assert httpx.get(f"{router.url}/~meta@1.0/info/address").text == address_of(worker2)
     assert httpx.get(f"{router.url}/~message@1.0&k=v/k").text == "v"
 
-    # A process made, scheduled and computed on worker 1, through the router.
+    # A process made and scheduled on worker 1, through the router.
     user = Wallet.generate()
-    process = commit.commit(scheduler_test_process(address_of(worker1)), user)
+    process = commit.commit(
+        {
+            "device": "process@1.0",
+            "type": "Process",
+            "scheduler": address_of(worker1),
+            "execution-device": "stack@1.0",
+            "device-stack": ["test-device@1.0"],
+        },
+        user,
+    )
     pid = human_id(commit.id(process, "all"))
     status, res = client.post(
         router.url,
@@ -85,6 +95,23 @@ def test_requests_follow_the_routes_and_a_dead_peer_is_a_clear_error(network: Ne
     for worker, schedules in ((worker1, True), (worker2, False)):
         status, info = client.get(worker.url, {"path": "/~scheduler@1.0/status"})
         assert status == "ok" and (pid in str(info.get("processes"))) is schedules, info
+
+    # Worker 1's operator publishes where it schedules; worker 2 is told.
+    operator1 = Wallet.load(worker1.data_dir / "wallet.json")
+    location = {"path": "/~scheduler@1.0/location", "method": "POST", "url": worker1.url}
+    status, record = client.post(worker1.url, commit.commit({**location, "nonce": 1}, operator1))
+    assert status == "ok", record
+    status, _ = client.post(
+        worker2.url, {**record, "path": "/~scheduler@1.0/location", "method": "POST"}
+    )
+    assert status == "ok"
+    # Computing goes to worker 2, which reads the schedule from worker 1.
+    status, via_router = client.get(router.url, {"path": f"/{pid}~process@1.0/compute", "slot": 2})
+    assert status == "ok", via_router
+    assert commit.signers(via_router) == [address_of(worker2)]
+    status, on_worker1 = client.get(worker1.url, {"path": f"/{pid}~process@1.0/compute", "slot": 2})
+    assert status == "ok", on_worker1
+    assert via_router["already-seen"] == on_worker1["already-seen"]
 
     # Worker 2 dies: its route fails clearly, the rest is served.
     worker2.process.kill()

@@ -99,6 +99,8 @@ class Node:
     #: The settings those requests changed (kept in the store, applied again
     #: at the next start).
     changed: dict[str, Any] = field(default_factory=dict)
+    #: Whether this run offered the node to a router (``router@1.0`` register).
+    router_registered: bool = False
     #: Start from the config alone, dropping the operator's kept changes
     #: (``hyperbeam serve --forget-node-message``).
     forget_changes: bool = False

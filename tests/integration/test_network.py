@@ -122,3 +122,70 @@ def test_requests_follow_the_routes_and_a_dead_peer_is_a_clear_error(network: Ne
     assert httpx.get(f"{router.url}/~message@1.0&k=v/k").text == "v"
     status, slot = client.get(router.url, {"path": "/~scheduler@1.0/slot", "target": pid})
     assert status == "ok" and int(slot["current"]) == 2, slot
+
+
+def test_a_worker_registers_with_a_dynamic_router(tmp_path: Path) -> None:
+    """docs/run/joining-running-a-router.md, with upstream's
+    scripts/dynamic-router.lua as the router's ``router`` node process: a
+    worker offers itself (``/~router@1.0/register``) and the router's routes,
+    read through ``route_provider``, then send matching requests to it."""
+    script = Path(__file__).parents[1] / "vectors" / "lua" / "upstream" / "dynamic-router.lua"
+    for name in ("router", "worker"):
+        (tmp_path / name).mkdir()
+    router_config = tmp_path / "router.json"
+    router_config.write_text(
+        json.dumps(
+            {
+                "node_processes": {
+                    "router": {
+                        "device": "process@1.0",
+                        "execution-device": "lua@5.3a",
+                        "scheduler-device": "scheduler@1.0",
+                        "module": {
+                            "content-type": "text/x-lua",
+                            "name": "scripts/dynamic-router.lua",
+                            "body": script.read_text(),
+                        },
+                    }
+                },
+                "route_provider": "/router~node-process@1.0/now/routes",
+                "on": {"request": {"device": "router@1.0", "path": "preprocess"}},
+            }
+        )
+    )
+    router = start_node(tmp_path / "router", "--config", str(router_config))
+    worker = None
+    try:
+        worker_config = tmp_path / "worker.json"
+        worker_config.write_text(
+            json.dumps(
+                {
+                    "router_peer_location": router.url,
+                    "router_template": "^/~meta@1.0/info/address",
+                    "router_price": 5,
+                }
+            )
+        )
+        worker = start_node(tmp_path / "worker", "--config", str(worker_config))
+        # (The worker's own URL is known once it runs.)
+        operator = Wallet.load(worker.data_dir / "wallet.json")
+        status, _ = client.post(
+            worker.url,
+            commit.commit(
+                {"path": "/~meta@1.0/info", "method": "POST", "router_prefix": worker.url},
+                operator,
+            ),
+        )
+        assert status == "ok"
+        res = httpx.get(f"{worker.url}/~router@1.0/register", timeout=60)
+        assert (res.status_code, res.text) == (200, "Route registered."), res.text
+        again = httpx.get(f"{worker.url}/~router@1.0/register", timeout=60)
+        assert again.status_code == 400 and "already" in again.text
+        routes = httpx.get(f"{router.url}/~router@1.0/routes/1/nodes/1/prefix", timeout=60)
+        assert routes.text == worker.url
+        # The router now sends that path to the worker.
+        assert httpx.get(f"{router.url}/~meta@1.0/info/address").text == operator.address
+    finally:
+        if worker is not None:
+            stop_node(worker)
+        stop_node(router)

@@ -22,8 +22,16 @@ A path that is a URL already is its own route.
 - ``preprocess``: as the ``request`` hook, relays the requests that match a
   route to it (``relay@1.0``) and runs the others here.
 
+- ``register``: offers this node to a router node (``router_peer_location``)
+  for a route (``router_template``, ``router_prefix``, ``router_price``),
+  scheduled on that node's ``router`` node process (upstream's
+  scripts/dynamic-router.lua), whose routes a router reads with
+  ``route_provider: /router~node-process@1.0/now/routes``.
+
 Upstream: dev_router.erl (routes/3, route/3, match/3, choose/5,
-preprocess/3). Not yet: ``register`` (it needs ``snp@1.0`` attestations).
+preprocess/3, register/3). Deviation: ``register`` carries no SNP
+attestation (this node has no ``snp@1.0``); a router that demands one
+refuses it.
 """
 
 from __future__ import annotations
@@ -38,7 +46,10 @@ from hyperbeam import authority
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.singleton import from_request
+from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.errors import HyperbeamError
+from hyperbeam.http import client
+from hyperbeam.message import commit
 from hyperbeam.message.commit import match as message_match
 from hyperbeam.message.ids import human_id, is_id, native_id
 from hyperbeam.message.model import Message, as_text, normalize_keys
@@ -62,7 +73,7 @@ INFO: Message = {
             "required_params": {"route-path": "Path to route"},
         },
         "match": {"description": "Match a message against available routes"},
-        "register": {"description": "Register a route with a remote router node (not yet)"},
+        "register": {"description": "Register a route with a remote router node"},
         "preprocess": {"description": "Preprocess a request to check if it should be relayed"},
     },
 }
@@ -72,10 +83,10 @@ _REQUEST_KEYS = frozenset({"path", "method", "commitments"})
 
 class RouterDevice(Device):
     name = "router@1.0"
-    VOLATILE = frozenset({"routes", "route"})
+    VOLATILE = frozenset({"routes", "route", "register", "preprocess"})
 
     def info(self, msg: Any, opts: Mapping[str, Any]) -> dict[str, Any]:
-        return {"exports": ["info", "routes", "route", "match", "preprocess"]}
+        return {"exports": ["info", "routes", "route", "match", "register", "preprocess"]}
 
     @key("info")
     def info_key(self, msg: Message, req: Message, opts: Opts) -> Result:
@@ -106,6 +117,47 @@ class RouterDevice(Device):
     @key("route")
     def route(self, msg: Message, req: Message, opts: Opts) -> Result:
         return route(req, opts)
+
+    @key("register")
+    def register(self, msg: Message, req: Message, opts: Opts) -> Result:
+        """Offer this node to a router: schedule a ``register`` message,
+        signed by this node, on the router node's ``router`` node process
+        (``router_peer_location``), for the route ``router_template`` at
+        ``router_prefix`` and ``router_price``. Once per node run.
+        Upstream: dev_router:register/3 (which also attaches an SNP
+        attestation; this node has none to give)."""
+        node = opts.get("node")
+        config = getattr(node, "config", None)
+        wallet = opts.get("priv_wallet")
+        if node is None or config is None or not isinstance(wallet, Wallet):
+            return "error", {"status": 503, "body": "registering needs a node with a wallet"}
+        if getattr(node, "router_registered", False):
+            return "error", {"status": 400, "body": "Route already registered."}
+        needed = ("router_peer_location", "router_prefix", "router_price", "router_template")
+        missing = [name for name in needed if name not in config.extra]
+        if missing:
+            return "error", {"status": 400, "body": f"missing settings: {', '.join(missing)}"}
+        settings = {name: config.extra[name] for name in needed}
+        offer = commit.commit(
+            {
+                "path": "register",
+                "route": {
+                    "prefix": settings["router_prefix"],
+                    "template": settings["router_template"],
+                    "price": settings["router_price"],
+                },
+            },
+            wallet,
+        )
+        peer = as_text(settings["router_peer_location"]).rstrip("/")
+        status, answer = client.post(
+            peer,
+            {"path": "/router~node-process@1.0/schedule", "method": "POST", "body": offer},
+        )
+        if status != "ok":
+            return "error", {"status": 502, "body": f"the router refused: {answer}"}
+        node.router_registered = True
+        return "ok", "Route registered."
 
     @key("preprocess")
     def preprocess(self, msg: Message, req: Message, opts: Opts) -> Result:

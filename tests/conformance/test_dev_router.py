@@ -20,7 +20,7 @@ from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.devices import default_registry
 from hyperbeam.devices.router import choose, route
 from hyperbeam.lua.harness import run_script
-from hyperbeam.message.ids import human_id
+from hyperbeam.message.ids import human_id, native_id
 from hyperbeam.store.remote import signed_request
 from tests.conftest import LocalNode
 
@@ -109,7 +109,7 @@ def _counts(simulation: list[list[Any]], nodes: list[Any]) -> list[int]:
     return [counts[node["host"]] for node in nodes]
 
 
-@pytest.mark.parametrize("strategy", ["Random", "By-Base", "Nearest"])
+@pytest.mark.parametrize("strategy", ["Random", "By-Base", "Nearest", "Shuffled-Range"])
 def test_strategy_suite(strategy: str) -> None:
     """strategy_suite_test_: unique, choose 1 and choose n within norms."""
     random.seed(11)
@@ -182,3 +182,21 @@ def test_upstream_lua_scripts_pass(script: str, tests: set[str]) -> None:
     outcomes = run_script(UPSTREAM / script, [], opts(DEFAULT_ROUTES))
     assert {o.test for o in outcomes} == tests
     assert all(o.passed for o in outcomes), [o.line() for o in outcomes]
+
+
+def test_shuffled_range_keeps_a_base_to_its_range_and_spreads_within_it() -> None:
+    """Not in upstream's May 2025 router (our design): a base's requests go to
+    the ``range`` nodes from its place in the list, each of them in turn."""
+    random.seed(5)
+    nodes = [{"prefix": f"http://localhost:{p}"} for p in range(1, 9)]
+    routes = [{"template": "/x", "nodes": nodes, "strategy": "Shuffled-Range", "range": 3}]
+    base = _wallet_id()
+    start = int.from_bytes(native_id(base), "big") % len(nodes)
+    window = {f"http://localhost:{(start + i) % 8 + 1}/{base}/x" for i in range(3)}
+    seen = Counter(route({"path": f"/{base}/x"}, opts(routes))[1] for _ in range(300))
+    assert set(seen) == window
+    assert min(seen.values()) > 60  # each of the three, about a third of the time
+    chosen = _simulate([base] * 50, 2, nodes, "Shuffled-Range")
+    assert all(len({n["prefix"] for n in pair}) == 2 for pair in chosen)
+    wide = [{**routes[0], "range": 20}]
+    assert route({"path": f"/{base}/x"}, opts(wide))[0] == "ok"

@@ -7,8 +7,11 @@ values) or a regular expression matched against the request's
 message of ``prefix``/``suffix``/``match`` and ``with`` applied to the path)
 or ``nodes``, of which a ``strategy`` chooses ``choose`` (default 1):
 ``All`` (the default), ``Random``, ``By-Base`` (the same base message always
-to the same node), ``By-Weight`` (by each node's ``weight``) or ``Nearest``
-(the node whose ``wallet`` is nearest the base's ID in the 256-bit field).
+to the same node), ``By-Weight`` (by each node's ``weight``), ``Nearest``
+(the node whose ``wallet`` is nearest the base's ID in the 256-bit field) or
+``Shuffled-Range`` (a random pick among the route's ``range`` nodes, default
+3, that follow the base's place in the list: a base keeps to a few nodes
+while its load spreads over them).
 A path that is a URL already is its own route.
 
 - ``routes``: GET the routes (the ``routes`` setting, else those a
@@ -55,7 +58,9 @@ from hyperbeam.message.ids import human_id, is_id, native_id
 from hyperbeam.message.model import Message, as_text, normalize_keys
 
 Opts = Mapping[str, Any]
-STRATEGIES = ("All", "Random", "By-Base", "By-Weight", "Nearest")
+STRATEGIES = ("All", "Random", "By-Base", "By-Weight", "Nearest", "Shuffled-Range")
+#: How many nodes ``Shuffled-Range`` picks among, unless the route says.
+DEFAULT_RANGE = 3
 #: First path parts of the Arweave gateway's API (routed to the gateway by
 #: default, and passed through to it as they are: relay@1.0).
 GATEWAY_PATHS = frozenset(
@@ -269,7 +274,8 @@ def route(request: Message, opts: Opts) -> Result:
         return "ok", {**found, "nodes": nodes}
     if strategy not in STRATEGIES:
         return "error", {"status": 400, "body": f"unknown strategy {strategy}: use {STRATEGIES}"}
-    chosen = choose(int(found.get("choose", 1)), strategy, base_of(request), nodes)
+    size = int(found.get("range", DEFAULT_RANGE))
+    chosen = choose(int(found.get("choose", 1)), strategy, base_of(request), nodes, size)
     if len(chosen) == 1:
         only = chosen[0]
         return "ok", only.get("uri", only) if isinstance(only, dict) else only
@@ -312,8 +318,13 @@ def base_of(request: Message) -> str:
     return human_id(hashlib.sha256(first.encode("utf-8")).digest())
 
 
-def choose(n: int, strategy: str, base: str, nodes: list[Any]) -> list[Any]:
-    """``n`` different nodes by ``strategy``. Upstream: dev_router:choose/5."""
+def choose(
+    n: int, strategy: str, base: str, nodes: list[Any], size: int = DEFAULT_RANGE
+) -> list[Any]:
+    """``n`` different nodes by ``strategy`` (``size``: the range of
+    ``Shuffled-Range``). Upstream: dev_router:choose/5."""
+    if strategy == "Shuffled-Range":
+        nodes, strategy = shuffled_range(base, nodes, max(size, n)), "Random"
     remaining = list(nodes)
     chosen: list[Any] = []
     number = int.from_bytes(native_id(base), "big")
@@ -334,8 +345,16 @@ def choose(n: int, strategy: str, base: str, nodes: list[Any]) -> list[Any]:
     return chosen
 
 
-def _weight(node: Any) -> float:
-    return float(node.get("weight", 0)) if isinstance(node, dict) else 0.0
+def shuffled_range(base: str, nodes: list[Any], size: int) -> list[Any]:
+    """The ``size`` nodes from the base's place in ``nodes`` (its ID modulo
+    their number) onwards, wrapping round, in a random order. Not in
+    upstream's May 2025 router: our design for the issue's ``Shuffled-Range``."""
+    if not nodes:
+        return []
+    start = int.from_bytes(native_id(base), "big") % len(nodes)
+    window = [nodes[(start + i) % len(nodes)] for i in range(min(max(size, 1), len(nodes)))]
+    random.shuffle(window)
+    return window
 
 
 def _distance(node: Any, number: int) -> int:

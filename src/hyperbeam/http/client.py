@@ -27,6 +27,12 @@ from hyperbeam.message.model import Message
 log = logging.getLogger("hyperbeam.http.client")
 
 DEFAULT_TIMEOUT = 30.0
+#: Connection attempts repeated when a peer refuses or does not answer the
+#: connect (the request was never sent, so even a POST is safe to repeat);
+#: httpx waits 0, 0.5, 1 s... between them.
+CONNECT_RETRIES = 2
+#: The pool: connections kept open per client, and in all.
+POOL = httpx.Limits(max_connections=200, max_keepalive_connections=40)
 
 Result = tuple[str, Any]
 
@@ -61,7 +67,8 @@ def _client() -> httpx.Client:
     global _CLIENT
     with _CLIENT_LOCK:
         if _CLIENT is None:
-            _CLIENT = httpx.Client(timeout=httpx.Timeout(DEFAULT_TIMEOUT))
+            transport = httpx.HTTPTransport(retries=CONNECT_RETRIES, limits=POOL)
+            _CLIENT = httpx.Client(timeout=httpx.Timeout(DEFAULT_TIMEOUT), transport=transport)
         return _CLIENT
 
 

@@ -70,21 +70,14 @@ class LocalNode:
     def __init__(self, data_dir: Path, **settings: Any) -> None:
         from hyperbeam.config import NodeConfig
         from hyperbeam.http.app import HyperbeamApp
+        from hyperbeam.http.server import uvicorn_config
         from hyperbeam.node import Node
 
         port = free_port()
         config = NodeConfig(data_dir=data_dir, port=port, gateway="").with_updates(settings)
         self.node = Node(config)
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                HyperbeamApp(self.node),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                lifespan="on",
-            )
-        )
+        self.server = uvicorn.Server(uvicorn_config(HyperbeamApp(self.node), self.node.config))
         self.thread = threading.Thread(target=self.server.run, name="local-node", daemon=True)
 
     def start(self) -> LocalNode:

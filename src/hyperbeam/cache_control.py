@@ -349,7 +349,8 @@ def maybe_store(msg1: Any, msg2: Any, msg3: Any, opts: Opts) -> bool:
     """
     if is_volatile(msg3) or not store_settings(msg2, msg3, opts).store:
         return False
-    store = opts.get("store")
+    # Results go to the bounded request cache when the node has one.
+    store = opts.get("cache_store") or opts.get("store")
     if not isinstance(store, Store):
         return False
     # The resolver has just linked the result under its hashpath (the default

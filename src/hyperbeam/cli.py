@@ -127,6 +127,7 @@ def _serve(settings: config.NodeConfig, *, forget: bool = False) -> int:
     import uvicorn
 
     from hyperbeam.http.app import HyperbeamApp
+    from hyperbeam.http.server import uvicorn_config
     from hyperbeam.node import Node
 
     logging.basicConfig(
@@ -142,14 +143,7 @@ def _serve(settings: config.NodeConfig, *, forget: bool = False) -> int:
         f"(data: {settings.data_dir}, operator: {node.node_message()['operator']})",
         flush=True,
     )
-    uvicorn.run(
-        HyperbeamApp(node),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
+    uvicorn.Server(uvicorn_config(HyperbeamApp(node), settings)).run()
     return 0
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hyperbeam.budget import Limits
 from hyperbeam.errors import HyperbeamError
 
 
@@ -45,6 +46,32 @@ class NodeConfig:
     workers: int = 16
     #: Requests with a larger body get 413.
     max_body_bytes: int = 64 * 1024 * 1024
+    #: Per-request work limits (see ``hyperbeam.budget``): parts of a path,
+    #: device calls, how deeply they nest, bytes of the reply.
+    max_path_parts: int = 512
+    max_resolve_steps: int = 1_000_000
+    max_resolve_depth: int = 100
+    max_reply_bytes: int = 512 * 1024 * 1024
+    #: WASM and Lua calls running at once, node-wide; 0 means one per CPU
+    #: core. Calls past it wait for a turn (see ``compute_queue``).
+    compute_concurrency: int = 0
+    #: Calls that may wait for a turn; past it a request gets 503 at once,
+    #: so waiting calls never hold every resolver thread.
+    compute_queue: int = 10
+    #: Seconds a connection may take to send a request's headers (from its
+    #: opening, or the end of the previous response).
+    header_timeout: float = 10.0
+    #: Seconds a request may take to send its body (past it: 408).
+    body_timeout: float = 60.0
+    #: Seconds an idle keep-alive connection stays open.
+    keep_alive_timeout: float = 5.0
+    #: Open connections at most; more are closed as they arrive.
+    max_connections: int = 1000
+    #: Bytes of results the resolver caches (the results of requests, kept in
+    #: ``<data-dir>/request-cache`` in two generations, the older dropped as
+    #: the newer fills half of this); 0 keeps them in the node's store with
+    #: no bound, as upstream.
+    request_cache_max_bytes: int = 1024**3
     #: Where ``GET /`` redirects: the node's web page. Upstream: ``default_req``.
     default_request: str = "/~hyperbuddy@1.0/index"
     #: Await identical in-flight resolutions: ``named`` (upstream's default),
@@ -158,6 +185,16 @@ class NodeConfig:
         return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
 
     @property
+    def limits(self) -> Limits:
+        """The per-request work limits."""
+        return Limits(
+            max_path_parts=self.max_path_parts,
+            max_resolve_steps=self.max_resolve_steps,
+            max_resolve_depth=self.max_resolve_depth,
+            max_reply_bytes=self.max_reply_bytes,
+        )
+
+    @property
     def wallet_path(self) -> Path:
         return Path(self.wallet).expanduser() if self.wallet else self.data_dir / "wallet.json"
 
@@ -259,7 +296,7 @@ def _parsed(name: str, value: Any) -> Any:
         return value
     try:
         return json.loads(value)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # also too many digits, too deep
         raise ConfigError(f"bad value for {name}: invalid JSON: {exc}") from exc
 
 
@@ -336,7 +373,8 @@ def _coerce(name: str, current: Any, value: Any) -> Any:
         if isinstance(current, Path):
             return Path(str(value)).expanduser()
         return str(value)
-    except ValueError as exc:
+    except (ValueError, TypeError, OverflowError, RuntimeError) as exc:
+        # null, 1e999, 10**400 (JSON), or a `~user` home that does not exist
         raise ConfigError(f"bad value for {name}: {exc}") from exc
 
 
@@ -370,10 +408,12 @@ def load_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8: {exc}") from exc
     if path.suffix == ".json":
         try:
             loaded = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # also too many digits, too deep
             raise ConfigError(f"{path}: invalid JSON: {exc}") from exc
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a JSON object")

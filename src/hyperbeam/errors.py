@@ -8,6 +8,7 @@
      |    +-- KeyNotFound                 the key is not in the message
      |    +-- InfiniteRecursion           a resolution waits on itself
      +-- ExecutionError                   a device handler raised
+     +-- WorkLimitExceeded                a request needs more work than allowed
 
 Every class carries ``status``, a hint for the HTTP edge. Only the HTTP edge
 turns errors into responses.
@@ -60,3 +61,10 @@ class InfiniteRecursion(ResolutionError):
 
 class ExecutionError(HyperbeamError):
     status = 500
+
+
+class WorkLimitExceeded(HyperbeamError):
+    """A request needs more work (steps, nesting, path parts, bytes) than
+    the node's per-request budget allows (see ``hyperbeam.budget``)."""
+
+    status = 400

@@ -83,6 +83,9 @@ WASM_EXECUTIONS = Counter(
     "hyperbeam_wasm_executions", "WebAssembly computations (wasm-64@1.0 compute)", registry=REGISTRY
 )
 LUA_EXECUTIONS = Counter("hyperbeam_lua_executions", "Lua calls (lua@5.3a)", registry=REGISTRY)
+COMPUTE_RUNNING = Gauge(
+    "hyperbeam_compute_running", "WASM and Lua calls running now (see gate)", registry=REGISTRY
+)
 NODE_INFO = Gauge(
     "hyperbeam_node_info", "This node: its version and address", ["version", "address"],
     registry=REGISTRY,

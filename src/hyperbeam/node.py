@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from hyperbeam import __version__, authority, cache, cache_control, hooks, metrics
+from hyperbeam import __version__, authority, cache, cache_control, gate, hooks, metrics
 from hyperbeam.ao.persistent import Coalescer
 from hyperbeam.ao.registry import DeviceRegistry
 from hyperbeam.config import (
@@ -27,6 +27,7 @@ from hyperbeam.crypto.wallet import Wallet, load_or_create
 from hyperbeam.devices import cron, default_registry
 from hyperbeam.devices.process import ProcessDevice
 from hyperbeam.errors import HyperbeamError
+from hyperbeam.gate import ComputeGate
 from hyperbeam.http.render import SignedReplies
 from hyperbeam.message.model import as_text
 from hyperbeam.message.private import is_private
@@ -35,6 +36,7 @@ from hyperbeam.scheduler.server import MODES, Mode, SchedulerRegistry
 from hyperbeam.store.base import Store, StoreChain
 from hyperbeam.store.gateway import GatewayClient, GatewayStore
 from hyperbeam.store.remote import RemoteNodeStore
+from hyperbeam.store.rotating import RequestCache
 from hyperbeam.wasm.engine import Runtime
 
 log = logging.getLogger("hyperbeam")
@@ -93,6 +95,8 @@ class Node:
     workers: ProcessWorkers = field(default_factory=ProcessWorkers)
     #: The WebAssembly engine and its compiled modules (made on first use).
     wasm: Runtime | None = None
+    #: The node-wide limit on WASM and Lua calls running at once.
+    compute_gate: ComputeGate = field(default_factory=ComputeGate)
     #: IDs of the operator's requests that changed the node message, oldest
     #: first. Upstream: ``node_history``.
     history: list[str] = field(default_factory=list)
@@ -119,6 +123,7 @@ class Node:
             "load_remote_devices": self.config.load_remote_devices,
             "priv_wallet": self.wallet,
             "store": self.store,
+            "cache_store": request_cache_of(self.store),
             "load_message": self.load_message,
             "scheduler_registry": self.schedulers,
             "scheduler_follow_redirects": self.config.scheduler_follow_redirects,
@@ -129,6 +134,7 @@ class Node:
             "wasm_runtime": self.wasm_runtime(),
             "wasm_max_memory": self.config.wasm_max_memory,
             "wasm_time_limit": self.config.wasm_time_limit,
+            gate.KEY: self._gate(),
             # Resolutions the node starts itself act for no one: see
             # hyperbeam.authority (an HTTP request's signers replace it).
             authority.KEY: frozenset(),
@@ -254,6 +260,11 @@ class Node:
             except HyperbeamError as exc:
                 log.warning("could not store a signed request: %s", exc.reason)
 
+    def _gate(self) -> ComputeGate:
+        """The gate, set as the settings say now (they may change live)."""
+        self.compute_gate.set_limits(self.config.compute_concurrency, self.config.compute_queue)
+        return self.compute_gate
+
     def prepare(self) -> None:
         """Create what the node needs on disk before it serves: its data
         directory, its wallet when it has none (never replacing one), and its
@@ -337,7 +348,27 @@ def checkpoint_processes(node: Node, budget: float = CHECKPOINT_BUDGET) -> None:
 
 def build_store(config: NodeConfig) -> StoreChain:
     """The node's store chain: its local store, the remote nodes, then the
-    Arweave gateway; or the chain ``store`` lists, in its order."""
+    Arweave gateway; or the chain ``store`` lists, in its order. The request
+    cache (if bounded) comes right after the first store."""
+    chain = _build_store(config)
+    if config.request_cache_max_bytes > 0 and chain.stores:
+        kind = config.store if config.store in ("lmdb", "memory") else "lmdb"
+        cache = RequestCache(
+            config.data_dir / "request-cache",
+            lambda path: _local_store(kind, path.parent, path.name),
+            config.request_cache_max_bytes,
+        )
+        chain = StoreChain([chain.stores[0], cache, *chain.stores[1:]])
+    return chain
+
+
+def request_cache_of(store: Store | None) -> RequestCache | None:
+    """The bounded request cache in a node's store chain, if it has one."""
+    stores = store.stores if isinstance(store, StoreChain) else []
+    return next((s for s in stores if isinstance(s, RequestCache)), None)
+
+
+def _build_store(config: NodeConfig) -> StoreChain:
     if config.store_chain:
         stores = [_store_of(d, config) for d in config.store_chain]
         log.info("store: %s", ", ".join(type(s).__name__ for s in stores))

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hyperbeam import cache_control
+from hyperbeam import budget, cache_control
 from hyperbeam.ao import path as hb_path
 from hyperbeam.ao.device import (
     Device,
@@ -47,6 +47,7 @@ from hyperbeam.errors import (
     HyperbeamError,
     KeyNotFound,
     ResolutionError,
+    WorkLimitExceeded,
 )
 from hyperbeam.message.id import message_id
 from hyperbeam.message.ids import is_id
@@ -248,10 +249,18 @@ def _execute(msg1: Message, msg2: Message, opts: Opts) -> Result:
         if opts.get("error_strategy", "throw") == "throw":
             raise
         return "error", {"status": exc.status, "body": f"loading device: {exc.reason}"}
-    # Stage 6: execution.
+    # Stage 6: execution, charged to the request's work budget.
     args = [key, msg1, msg2, user_opts] if add_key else [msg1, msg2, user_opts]
+    work = budget.of(opts)
     try:
-        status, result = _as_result(call_truncated(func, args), key)
+        if work is None:
+            status, result = _as_result(call_truncated(func, args), key)
+        else:
+            work.step()
+            with work.nested():
+                status, result = _as_result(call_truncated(func, args), key)
+    except WorkLimitExceeded:
+        raise
     except HyperbeamError as exc:
         if opts.get("error_strategy", "throw") == "throw":
             raise

@@ -44,7 +44,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from hyperbeam import metrics
+from hyperbeam import gate, metrics
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.path import As
@@ -127,19 +127,17 @@ class LuaDevice(Device):
 
     def call(self, name: Any, msg: Message, req: Any, opts: Opts) -> Result:
         """Call a Lua global. Upstream: dev_lua:compute/4."""
-        try:
-            base, vm = ensure_state(msg, opts)
-        except LuaError as exc:
-            return "error", {"status": exc.status, "body": exc.reason, "trace": exc.trace}
         req = req if isinstance(req, dict) else {}
-        function = _first(req, base, "function", name)
-        params = _first(req, base, "parameters", None)
-        args = params if isinstance(params, list) else [strip_private(base), req, {}]
-        metrics.LUA_EXECUTIONS.inc()
-        try:
-            results = vm.call(as_text(function), args, opts)
-        except LuaError as exc:
-            return "error", {"status": exc.status, "body": exc.reason, "trace": exc.trace}
+        with gate.of(opts).turn(f"the Lua call {as_text(name)}"):
+            try:
+                base, vm = ensure_state(msg, opts)
+                function = _first(req, base, "function", name)
+                params = _first(req, base, "parameters", None)
+                args = params if isinstance(params, list) else [strip_private(base), req, {}]
+                metrics.LUA_EXECUTIONS.inc()
+                results = vm.call(as_text(function), args, opts)
+            except LuaError as exc:
+                return "error", {"status": exc.status, "body": exc.reason, "trace": exc.trace}
         if not results:
             return "error", {"status": 500, "body": f"the Lua function {function} returned nothing"}
         status, value = ("ok", results[0]) if len(results) == 1 else (results[0], results[1])
@@ -161,10 +159,11 @@ def ensure_state(msg: Message, opts: Opts) -> tuple[Message, LuaVM]:
     if found is not None:
         return msg, found
     modules = find_modules(msg, opts)
-    vm = new_vm(msg, opts)
-    for name, code in modules:
-        vm.load(code, name)
-    vm.install(_sandbox(msg))
+    with gate.of(opts).turn("loading the Lua modules"):
+        vm = new_vm(msg, opts)
+        for name, code in modules:
+            vm.load(code, name)
+        vm.install(_sandbox(msg))
     return with_private(msg, {**private_of(msg), STATE: vm}), vm
 
 

@@ -43,6 +43,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from hyperbeam import budget
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.path import term_to_path_parts
@@ -232,7 +233,9 @@ class ProcessDevice(Device):
                 return "error", _failure(nxt, "get-schedule", current + 1)
             assignment, state = nxt["body"], as_process(nxt["state"])
             try:
-                status, computed = self._compute_slot(pid, state, assignment, opts)
+                # Each slot is a piece of work of its own: a long schedule is
+                # not charged to the request that asked for its end.
+                status, computed = self._compute_slot(pid, state, assignment, budget.fresh(opts))
             except BaseException:
                 workers.forget(pid)
                 raise

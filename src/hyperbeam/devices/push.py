@@ -22,7 +22,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from hyperbeam import authority
+from hyperbeam import authority, budget
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.path import As
@@ -81,7 +81,8 @@ class PushDevice(Device):
     def _with_mode(self, process: Message, req: Message, opts: Opts) -> Result:
         mode = req.get("push-mode") or process.get("push-mode") or "sync"
         if as_text(mode) == "async":
-            threading.Thread(target=self._push, args=(process, req, opts), daemon=True).start()
+            detached = budget.fresh(opts)  # the work outlives the request
+            threading.Thread(target=self._push, args=(process, req, detached), daemon=True).start()
             return "ok", {"status": 202, "body": "pushing", "slot": req.get("slot")}
         return self._push(process, req, opts)
 

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from hyperbeam import authority
+from hyperbeam import authority, budget
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.devices.router import GATEWAY_PATHS, route
 from hyperbeam.http import client
@@ -69,8 +69,10 @@ class RelayDevice(Device):
     def cast(self, msg: Message, req: Message, opts: Opts) -> Result:
         """Upstream: dev_relay:cast/3."""
 
+        detached = budget.fresh(opts)  # the work outlives the request
+
         def run() -> None:
-            status, reply = self.call(msg, req, opts)
+            status, reply = self.call(msg, req, detached)
             if status != "ok":
                 log.info("cast failed: %s", reply)
 

@@ -53,7 +53,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hyperbeam import metrics
+from hyperbeam import gate, metrics
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.cache_control import volatile
@@ -117,20 +117,21 @@ class WasmDevice(Device):
     def init(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
         """Upstream: init/3."""
         image = _image(msg1, as_text(input_prefix(msg1, opts)), opts)
-        instance = WasmInstance(
-            runtime_of(opts),
-            image,
-            max_memory=int(opts.get("wasm_max_memory") or DEFAULT_MAX_MEMORY),
-            time_limit=float(opts.get("wasm_time_limit") or DEFAULT_TIME_LIMIT),
-        )
-        prefix = output_prefix(msg1, opts)
-        state = ws.private_set(msg1, prefix, _private_entries(instance, opts))
-        if instance.has_function(_STACK_INIT):
-            instance.call(_STACK_INIT)
-        for name in _CONSTRUCTORS:
-            if instance.has_function(name):
-                _, state = _call(instance, name, [], state, opts)
-                break
+        with gate.of(opts).turn("wasm-64@1.0 init"):
+            instance = WasmInstance(
+                runtime_of(opts),
+                image,
+                max_memory=int(opts.get("wasm_max_memory") or DEFAULT_MAX_MEMORY),
+                time_limit=float(opts.get("wasm_time_limit") or DEFAULT_TIME_LIMIT),
+            )
+            prefix = output_prefix(msg1, opts)
+            state = ws.private_set(msg1, prefix, _private_entries(instance, opts))
+            if instance.has_function(_STACK_INIT):
+                instance.call(_STACK_INIT)
+            for name in _CONSTRUCTORS:
+                if instance.has_function(name):
+                    _, state = _call(instance, name, [], state, opts)
+                    break
         return volatile(("ok", state))
 
     # -- compute -------------------------------------------------------------------
@@ -321,7 +322,8 @@ def _call(
         values, current["state"] = resolver(current["state"], module, name, args, sig, opts)
         return values
 
-    output = instance.call(function, list(params), on_import)
+    with gate.of(opts).turn(f"the WASM call {function}"):
+        output = instance.call(function, list(params), on_import)
     return output, current["state"]
 
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hyperbeam import authority, hooks, metrics
+from hyperbeam import authority, budget, hooks, metrics
 from hyperbeam.ao.path import As
 from hyperbeam.ao.resolve import resolve_many
 from hyperbeam.ao.singleton import from_request
@@ -46,6 +46,10 @@ class BodyTooLarge(HyperbeamError):
 
 class HeadersTooLarge(HyperbeamError):
     status = 431
+
+
+class BodyTooSlow(HyperbeamError):
+    status = 408
 
 
 class HyperbeamApp:
@@ -108,13 +112,16 @@ class HyperbeamApp:
                 raise HeadersTooLarge(
                     f"request headers are {header_bytes} bytes; the limit is {MAX_HEADER_BYTES}"
                 )
-            body = await _read_body(receive, self.node.config.max_body_bytes)
+            config = self.node.config
+            body = await _read_body(receive, config.max_body_bytes, config.body_timeout)
             loop = asyncio.get_running_loop()
             code, out_headers, payload = await loop.run_in_executor(
                 self.executor, self.handle, method, path, query, headers, body
             )
         except Exception as exc:
             code, out_headers, payload = _error_response(exc, headers)
+            if isinstance(exc, BodyTooLarge | BodyTooSlow):
+                out_headers = [*out_headers, ("connection", "close")]  # the rest is unread
         await _send(send, code, out_headers, payload)
         device = _device_label(path, self.node.registry)
         metrics.HTTP_REQUESTS.labels(device=device, status=str(code)).inc()
@@ -142,15 +149,19 @@ class HyperbeamApp:
         codec = reply_codec({**headers, **request})
         opts = node.http_opts()
         opts[authority.KEY] = authority.request_authority(request)
+        limits = node.config.limits
+        opts[budget.KEY] = budget.Budget(limits)
         status, result = self.resolve(request, opts)
         wallet = node.wallet if node.config.force_signed else None
-        return render(
+        code, out_headers, payload = render(
             embed_status(status, result),
             headers,
             codec=codec,
             wallet=wallet,
             replies=node.replies,
         )
+        budget.check_reply(len(payload), limits)
+        return code, out_headers, payload
 
     def resolve(self, request: Message, opts: dict[str, Any]) -> tuple[str, Any]:
         """The request's messages, through the ``request`` hook, resolved,
@@ -158,6 +169,7 @@ class HyperbeamApp:
         answers only ``~meta@1.0/info``. Upstream: dev_meta:handle/2,
         handle_resolve/3."""
         messages = from_request(request, decoded=True)
+        budget.check_path_parts(len(messages) - 1, self.node.config.limits)
         if self.node.config.initialized == "false":
             if not _is_meta_info(messages):
                 return "error", {"status": 400, "body": UNINITIALIZED}
@@ -212,11 +224,18 @@ def _headers(scope: Scope) -> dict[str, str]:
     return out
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, limit: int, timeout: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
+    deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        event = await receive()
+        left = deadline - asyncio.get_running_loop().time()
+        try:
+            event = await asyncio.wait_for(receive(), timeout=max(left, 0))
+        except TimeoutError:
+            raise BodyTooSlow(
+                f"the request body did not arrive within {timeout:g} s (body_timeout)"
+            ) from None
         if event["type"] == "http.disconnect":
             break
         chunk = event.get("body", b"")

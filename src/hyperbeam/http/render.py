@@ -83,6 +83,11 @@ def request_message(
             sigs = rfc9421.parse(fields["signature"], fields["signature-input"])
             where = rfc9421.Request(method, path, query, headers.get("host", ""))
             derived = where.derived(sigs)
+        elif "content-digest" in fields:
+            # Unsigned, so nothing else checks it (RFC 9530).
+            wrong = rfc9421.check_content_digest(fields["content-digest"], body)
+            if wrong is not None:
+                raise CodecError(wrong)
         tabm, wires = received.decode(fields, body, derived)
         msg = to_rich(tabm, wires)
     if keep_signed is not None and commit.signers(msg):

@@ -19,8 +19,7 @@ No upstream counterpart: upstream bounds none of these.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,18 +51,15 @@ class Budget:
         self.steps = 0
         self._depth = threading.local()
 
-    def step(self) -> None:
-        """Charge one device call."""
+    def enter(self) -> None:
+        """Charge one device call, nested in those running on this thread
+        (:meth:`leave` when it returns)."""
         self.steps += 1
         if self.steps > self.limits.max_resolve_steps:
             raise WorkLimitExceeded(
                 f"the request needs more than {self.limits.max_resolve_steps} resolution "
                 "steps (setting max_resolve_steps)"
             )
-
-    @contextmanager
-    def nested(self) -> Iterator[None]:
-        """A device call, inside the calls already running on this thread."""
         depth = getattr(self._depth, "value", 0) + 1
         if depth > self.limits.max_resolve_depth:
             raise WorkLimitExceeded(
@@ -71,10 +67,9 @@ class Budget:
                 "(setting max_resolve_depth)"
             )
         self._depth.value = depth
-        try:
-            yield
-        finally:
-            self._depth.value = depth - 1
+
+    def leave(self) -> None:
+        self._depth.value -= 1
 
 
 def of(opts: Mapping[str, Any]) -> Budget | None:

@@ -67,7 +67,8 @@ def test_a_fresh_budget_starts_from_nothing() -> None:
     spent = budget.of(opts)
     assert spent is not None
     for _ in range(10):
-        spent.step()
+        spent.enter()
+        spent.leave()
     renewed = budget.of(budget.fresh(opts))
     assert renewed is not None and renewed.steps == 0 and renewed.limits == spent.limits
     assert budget.fresh({}) == {}

@@ -256,9 +256,11 @@ def _execute(msg1: Message, msg2: Message, opts: Opts) -> Result:
         if work is None:
             status, result = _as_result(call_truncated(func, args), key)
         else:
-            work.step()
-            with work.nested():
+            work.enter()
+            try:
                 status, result = _as_result(call_truncated(func, args), key)
+            finally:
+                work.leave()
     except WorkLimitExceeded:
         raise
     except HyperbeamError as exc:

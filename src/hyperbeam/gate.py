@@ -17,10 +17,15 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from hyperbeam import metrics
 from hyperbeam.errors import HyperbeamError
+
+
+class Lock(Protocol):
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+
 
 #: Where the node's gate lives in the resolution options.
 KEY = "compute_gate"
@@ -76,6 +81,28 @@ class ComputeGate:
                 self._running -= 1
                 self._cond.notify()
             metrics.COMPUTE_RUNNING.set(self._running)
+
+    def acquire_waiting(self, lock: Lock, what: str) -> None:
+        """Take ``lock``; if another thread has it, wait as one of the calls
+        waiting for a turn (refused at once if the queue is full)."""
+        if lock.acquire(blocking=False):
+            return
+        with self._cond:
+            if self._waiting >= self.queue:
+                raise ComputeBusy(
+                    f"the node is busy: {self._waiting} requests wait for a computation "
+                    f"(setting compute_queue); try {what} again later"
+                )
+            self._waiting += 1
+        try:
+            if not lock.acquire(timeout=self.wait):
+                raise ComputeBusy(
+                    f"the node is busy: {what} did not start within {self.wait:g} s; "
+                    "try again later"
+                )
+        finally:
+            with self._cond:
+                self._waiting -= 1
 
     def set_limits(self, concurrency: int, queue: int) -> None:
         """``concurrency`` calls at once (0: one per CPU core), ``queue`` waiting."""

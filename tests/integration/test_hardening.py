@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import socket
 import threading
 import time
@@ -222,3 +223,52 @@ def test_an_unsigned_body_must_match_its_content_digest(node: RunningNode) -> No
 def test_the_node_still_serves(node: RunningNode, tmp_path: Path) -> None:
     assert node.alive()
     assert plain_get(node) < 1
+
+
+def test_requests_waiting_for_a_busy_process_are_bounded_too(tmp_path: Path) -> None:
+    """A process whose computation never ends (here each attempt ends at the
+    Lua instruction budget) and 20 clients asking for its state: one
+    computes, the compute queue's worth wait their turn, the rest get a 503
+    at once; a plain GET is answered meanwhile."""
+    config = tmp_path / "node.json"
+    config.write_text(
+        json.dumps(
+            {
+                "force_signed": False,
+                "compute_concurrency": 2,
+                "compute_queue": 4,
+                "lua_max_instructions": 20_000_000,
+                "node_processes": {
+                    "stuck": {
+                        "device": "process@1.0",
+                        "execution-device": "lua@5.3a",
+                        "scheduler-device": "scheduler@1.0",
+                        "module": {
+                            "content-type": "text/x-lua",
+                            "body": "function compute(base) while true do end end",
+                        },
+                    }
+                },
+            }
+        )
+    )
+    running = start_node(tmp_path, "--config", str(config))
+    try:
+
+        def ask() -> httpx.Response:
+            return httpx.get(f"{running.url}/stuck~node-process@1.0/now/x", timeout=120)
+
+        with ThreadPoolExecutor(20) as pool:
+            asks = [pool.submit(ask) for _ in range(20)]
+            time.sleep(0.5)
+            waits = [plain_get(running) for _ in range(5)]
+            answers = [a.result() for a in asks]
+        assert max(waits) < 1, waits
+        busy = [a for a in answers if a.status_code == 503]
+        assert len(busy) >= 20 - 1 - 4 - 1, [a.status_code for a in answers]
+        assert "compute_queue" in busy[0].text
+        failed = [a for a in answers if a.status_code != 503]
+        assert all("instruction" in a.text for a in failed), [a.text[:100] for a in failed]
+        assert plain_get(running) < 1
+    finally:
+        stop_node(running)

@@ -43,7 +43,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from hyperbeam import budget
+from hyperbeam import budget, gate
 from hyperbeam.ao import resolve as ao
 from hyperbeam.ao.device import Device, Result, key
 from hyperbeam.ao.path import term_to_path_parts
@@ -172,7 +172,7 @@ class ProcessDevice(Device):
         if store is not None and (found := process_cache.read(pid, target, store)) is not None:
             return "ok", found
         workers = workers_of(opts)
-        with workers.hold(pid):
+        with workers.hold(pid, gate.of(opts)):
             if store is not None and (found := process_cache.read(pid, target, store)):
                 return "ok", found
             live = workers.state(pid)

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from hyperbeam.gate import ComputeGate
 from hyperbeam.message.model import Message
 from hyperbeam.message.private import private_of
 
@@ -60,12 +61,21 @@ class ProcessWorkers:
         self._guard = threading.Lock()
 
     @contextmanager
-    def hold(self, process_id: str) -> Iterator[None]:
-        """Run the block as the only computation of ``process_id``."""
+    def hold(self, process_id: str, gate: ComputeGate | None = None) -> Iterator[None]:
+        """Run the block as the only computation of ``process_id``. With a
+        ``gate``, a thread that has to wait for another's computation counts
+        as waiting for a compute turn (a request for a busy process gets a 503
+        rather than hold a resolver thread for as long as that takes)."""
         with self._guard:
             lock = self._locks.setdefault(process_id, threading.RLock())
-        with lock:
+        if gate is None:
+            lock.acquire()
+        else:
+            gate.acquire_waiting(lock, f"computing {process_id}")
+        try:
             yield
+        finally:
+            lock.release()
 
     def state(self, process_id: str) -> Message | None:
         """The last state computed for the process, if kept."""

@@ -372,22 +372,34 @@ class BackgroundWriter:
     not wait for (or contend over) store writes. :meth:`drain` waits until
     everything submitted is written; the node calls it when it stops."""
 
-    def __init__(self, limit: int = 10_000) -> None:
+    def __init__(self, limit: int = 2_000) -> None:
         self._queue: queue.Queue[Callable[[], None]] = queue.Queue(maxsize=limit)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def submit(self, args: tuple[Any, ...]) -> None:
-        """Write a resolution's messages and result (see :func:`maybe_store`)."""
-        self.run(lambda: _dispatch_write(*args))
+        """Write a resolution's messages and result (see :func:`maybe_store`).
+        When the writer is ``limit`` writes behind, the write is dropped (a
+        cached result is computed again if asked for): the requests that
+        wait on nothing but a cache write must not hold memory without bound
+        (the soak benchmark saw a backlog of 10,000 grow the heap by 200 MB)."""
+        self._start()
+        try:
+            self._queue.put_nowait(lambda: _dispatch_write(*args))
+        except queue.Full:
+            metrics.CACHE_WRITES_DROPPED.inc()
 
     def run(self, write: Callable[[], None]) -> None:
-        """Run ``write`` on the writer thread, after what was submitted before."""
+        """Run ``write`` on the writer thread, after what was submitted before
+        (waiting for room when it is far behind: these writes are not dropped)."""
+        self._start()
+        self._queue.put(write)
+
+    def _start(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="cache-writer", daemon=True)
                 self._thread.start()
-        self._queue.put(write)  # blocks when the writer is far behind: back-pressure
 
     def _run(self) -> None:
         while True:

@@ -83,6 +83,11 @@ WASM_EXECUTIONS = Counter(
     "hyperbeam_wasm_executions", "WebAssembly computations (wasm-64@1.0 compute)", registry=REGISTRY
 )
 LUA_EXECUTIONS = Counter("hyperbeam_lua_executions", "Lua calls (lua@5.3a)", registry=REGISTRY)
+CACHE_WRITES_DROPPED = Counter(
+    "hyperbeam_cache_writes_dropped",
+    "Cache writes dropped because the writer was too far behind",
+    registry=REGISTRY,
+)
 COMPUTE_RUNNING = Gauge(
     "hyperbeam_compute_running", "WASM and Lua calls running now (see gate)", registry=REGISTRY
 )

@@ -42,3 +42,27 @@ def test_a_restart_keeps_the_two_newest_generations(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "rc").iterdir()) == before
     assert cache.read(ids[-1], again) == {"n": "599", "pad": "x" * 1000}
     again.stop()
+
+
+def test_the_cache_writer_drops_writes_when_far_behind_but_never_a_run() -> None:
+    """The soak benchmark's heap growth: a backlog of cache writes held every
+    request's messages. Cache writes past the limit are dropped; ``run``
+    writes (process states) wait for room instead."""
+    import threading
+
+    from hyperbeam import metrics
+    from hyperbeam.cache_control import BackgroundWriter
+
+    writer = BackgroundWriter(limit=2)
+    gate = threading.Event()
+    ran: list[str] = []
+    writer.run(gate.wait)  # the writer is busy until the gate opens
+    before = metrics.CACHE_WRITES_DROPPED._value.get()
+    for _ in range(5):
+        writer.submit(({}, {}, "x", None))  # (never written: dropped or failing harmlessly)
+    dropped = metrics.CACHE_WRITES_DROPPED._value.get() - before
+    assert dropped >= 3
+    threading.Timer(0.2, gate.set).start()
+    writer.run(lambda: ran.append("state"))  # waits for room, then runs
+    writer.drain()
+    assert ran == ["state"]

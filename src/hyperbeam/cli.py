@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from hyperbeam import __version__, config
+from hyperbeam.client import console
 from hyperbeam.errors import HyperbeamError
+
+#: Subcommands that talk to a node as a client (hyperbeam.client.console).
+CLIENT_COMMANDS = ("aos", "spawn", "send", "eval", "upload")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,11 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--out", help="where to write it (default: the node's key file)")
     show = actions.add_parser("show", help="print the address of a key file")
     common(show)
+    console.add_commands(commands)  # aos, spawn, send, eval: the client
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in CLIENT_COMMANDS:
+        return console.run(args)
     try:
         overrides: dict[str, Any] = {
             "data_dir": args.data_dir,

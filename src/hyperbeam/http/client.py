@@ -37,7 +37,7 @@ POOL = httpx.Limits(max_connections=200, max_keepalive_connections=40)
 Result = tuple[str, Any]
 
 #: Response headers that describe the connection or the server, not the message.
-_NOT_MESSAGE_HEADERS = frozenset(
+NOT_MESSAGE_HEADERS = frozenset(
     {
         "connection",
         "content-length",
@@ -80,7 +80,7 @@ def response_message(res: httpx.Response) -> Message:
     http: dict[str, Any] = {
         k: v
         for k, v in res.headers.items()
-        if k not in _NOT_MESSAGE_HEADERS and not k.startswith("access-control-")
+        if k not in NOT_MESSAGE_HEADERS and not k.startswith("access-control-")
     }
     if res.content:
         http["body"] = res.content

@@ -208,3 +208,25 @@ def test_the_console_through_a_terminal(
         if console.poll() is None:
             console.kill()
         os.close(parent)
+
+
+def test_the_readme_example_runs(node: RunningNode, tmp_path: Path) -> None:
+    """The README's Python client example, as written, against a real node
+    (its node URL, operator key file and AOS directory pointed at the test's)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Python client", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("http://127.0.0.1:8734", node.url)
+    code = code.replace(
+        'Path("~/.local/share/hyperbeam/wallet.json").expanduser()',
+        repr(str(node.data_dir / "wallet.json")),
+    )
+    code = code.replace('Path("tests/js/aos")', f"Path({str(AOS_DIR)!r})")
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first == "42"
+    # AOS prints the Ping it has no handler for; then the slot and the schedule.
+    assert "Action = \x1b[34mPing" in second and second.endswith(" 3 [0, 1, 2, 3]")

@@ -5,6 +5,7 @@ hyperbeam resolve '/~message@1.0&k=v/k'
 hyperbeam lua-test script.lua[:test1:test2] ...
 hyperbeam wallet new [--out FILE]
 hyperbeam wallet show [--wallet FILE]
+hyperbeam verify PROCESS --node URL [--to SLOT]
 """
 
 from __future__ import annotations
@@ -82,6 +83,24 @@ def _parser() -> argparse.ArgumentParser:
     show = actions.add_parser("show", help="print the address of a key file")
     common(show)
     console.add_commands(commands)  # aos, spawn, send, eval: the client
+
+    verify = commands.add_parser(
+        "verify", help="check a node's schedule of a process and recompute every slot here"
+    )
+    verify.add_argument("process", help="the process ID")
+    verify.add_argument("--node", required=True, help="the node's URL, e.g. http://host:8734")
+    verify.add_argument("--to", type=int, metavar="SLOT", help="check slots 0..SLOT only")
+    verify.add_argument("--timeout", type=float, default=300.0, help="seconds for each answer")
+    verify.add_argument(
+        "--results-only", action="store_true", help="compare each slot's results, not its state"
+    )
+    verify.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the computation here, e.g. --set wasm-time-limit=120",
+    )
     return parser
 
 
@@ -89,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in CLIENT_COMMANDS:
         return console.run(args)
+    if args.command == "verify":
+        return _verify(args)
     try:
         overrides: dict[str, Any] = {
             "data_dir": args.data_dir,
@@ -208,6 +229,26 @@ def _resolve(settings: config.NodeConfig, path: str) -> int:
     else:
         print(json.dumps(_to_json(result), indent=2, sort_keys=True))
     return 0 if 200 <= code < 300 else 1
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """``hyperbeam verify``: 0 when every slot checked matches, 1 at the first
+    mismatch, 2 when the node cannot be asked (see :mod:`hyperbeam.verify`)."""
+    from hyperbeam.verify import Options, verify
+
+    try:
+        options = Options(
+            to=args.to,
+            results_only=args.results_only,
+            settings=_settings(args.set),
+            timeout=args.timeout,
+        )
+        report = verify(args.process, args.node, options)
+    except HyperbeamError as exc:
+        print(f"hyperbeam verify: {exc.reason}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()), flush=True)
+    return 0 if report.ok else 1
 
 
 def _to_json(value: Any) -> Any:

@@ -14,6 +14,7 @@ from hyperbeam.devices.cache import CacheDevice
 from hyperbeam.devices.codecs import CODEC_DEVICES
 from hyperbeam.devices.cron import CronDevice
 from hyperbeam.devices.dedup import DedupDevice
+from hyperbeam.devices.dryrun import DryRunDevice
 from hyperbeam.devices.genesis_wasm import GenesisWasmDevice
 from hyperbeam.devices.hyperbuddy import HyperbuddyDevice
 from hyperbeam.devices.json_iface import JsonIfaceDevice
@@ -41,6 +42,7 @@ BUILTIN_DEVICES: tuple[type[Device], ...] = (
     CacheDevice,
     CronDevice,
     DedupDevice,
+    DryRunDevice,
     GenesisWasmDevice,
     HyperbuddyDevice,
     JsonIfaceDevice,

@@ -22,6 +22,9 @@ those (and ``input-prefix`` defaulting to ``process``), then swapped back:
 ``now``       the state after every message scheduled so far.
 ``snapshot``  (execution, in ``map`` mode) what a restore needs.
 ``push``      (push) deliver the outbox of a slot to its targets.
+``as``        ``as=execution``: the process as seen by its execution device,
+              for a dry run: ``/as=execution/compute&<tags>`` evaluates a
+              message on a copy of the latest state (``dry-run@1.0``).
 
 The state after each slot is stored (``computed/<process>/slot/<n>``). Some
 carry a ``snapshot``, from which a later computation (also after a restart)
@@ -53,8 +56,8 @@ from hyperbeam.devices.message import set_keys
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.message import commit
 from hyperbeam.message.ids import human_id
-from hyperbeam.message.model import UNSET, Message, as_int, normalize_keys
-from hyperbeam.message.private import private_of, with_private
+from hyperbeam.message.model import UNSET, Message, as_int, as_text, normalize_keys
+from hyperbeam.message.private import private_of, strip_private, with_private
 from hyperbeam.process import cache as process_cache
 from hyperbeam.process.workers import DEFAULT_WORKERS, ProcessWorkers
 
@@ -71,6 +74,8 @@ DEFAULT_SNAPSHOT_TIME = 60.0
 PROGRESS_EVERY = 100
 
 _DEFAULT_DEVICES = {"scheduler": "scheduler@1.0", "push": "push@1.0"}
+#: The device of ``as=execution``: devices/dryrun.py.
+DRY_RUN_DEVICE = "dry-run@1.0"
 
 
 def workers_of(opts: Opts) -> ProcessWorkers:
@@ -138,10 +143,12 @@ class ProcessDevice(Device):
     """Upstream: dev_process.erl."""
 
     name = "process@1.0"
-    VOLATILE = frozenset({"schedule", "slot", "now", "push"})
+    VOLATILE = frozenset({"schedule", "slot", "now", "push", "as"})
 
     def info(self, msg: Any, opts: Mapping[str, Any]) -> dict[str, Any]:
-        return {"exports": ["compute", "schedule", "slot", "now", "push", "snapshot", "results"]}
+        return {
+            "exports": ["compute", "schedule", "slot", "now", "push", "snapshot", "results", "as"]
+        }
 
     # -- scheduler keys ------------------------------------------------------------
 
@@ -195,12 +202,7 @@ class ProcessDevice(Device):
             return self.init(base, opts)
         slot, snapshot = found
         log.info("restoring %s from slot %d", pid, slot)
-        status, normalized = run_as(
-            "execution", snapshot, {"path": "normalize"}, {**opts, "hashpath": "ignore"}
-        )
-        if status != "ok" or not isinstance(normalized, dict):
-            return status, normalized
-        return "ok", {k: v for k, v in normalized.items() if k != "snapshot"}
+        return _restore(snapshot, opts)
 
     def init(self, msg1: Message, opts: Opts) -> Result:
         """Let the execution devices set themselves up. Upstream: init/3."""
@@ -210,10 +212,18 @@ class ProcessDevice(Device):
         return "ok", ao.set_message(initialized, {"initialized": "true", "at-slot": -1}, opts)
 
     def _compute_to(
-        self, pid: str, state: Message, target: int, workers: ProcessWorkers, opts: Opts
+        self,
+        pid: str,
+        state: Message,
+        target: int,
+        workers: ProcessWorkers,
+        opts: Opts,
+        *,
+        keep: bool = True,
     ) -> Result:
         """Apply assignments until ``target`` (logging progress on long runs).
-        Upstream: compute_to_slot/5."""
+        With ``keep`` false, the states are neither stored nor kept as the
+        live state (a private copy: :meth:`fork`). Upstream: compute_to_slot/5."""
         start = as_int(state.get("at-slot", -1), "at-slot")
         if target - start > PROGRESS_EVERY:
             log.info("computing %s from slot %d to %d", pid, start + 1, target)
@@ -235,20 +245,26 @@ class ProcessDevice(Device):
             try:
                 # Each slot is a piece of work of its own: a long schedule is
                 # not charged to the request that asked for its end.
-                status, computed = self._compute_slot(pid, state, assignment, budget.fresh(opts))
+                slot_opts = budget.fresh(opts)
+                status, computed = self._compute_slot(pid, state, assignment, slot_opts)
+                if status == "ok" and keep:
+                    self._store(pid, as_int(assignment.get("slot"), "slot"), computed, slot_opts)
             except BaseException:
-                workers.forget(pid)
+                if keep:
+                    workers.forget(pid)
                 raise
             if status != "ok":
                 # The failed step may have changed live runtime state (a WASM
                 # instance's memory): the next attempt starts from the store.
-                workers.forget(pid)
+                if keep:
+                    workers.forget(pid)
                 return "error", _failure(computed, "compute", current + 1)
             state = computed
-            workers.keep(pid, state)
+            if keep:
+                workers.keep(pid, state)
 
     def _compute_slot(self, pid: str, state: Message, assignment: Message, opts: Opts) -> Result:
-        """One state transition. Upstream: compute_slot/5."""
+        """One state transition (stored by the caller). Upstream: compute_slot/5."""
         slot = as_int(assignment.get("slot"), "slot")
         request = assignment
         if term_to_path_parts(assignment.get("path")) is None:
@@ -257,9 +273,7 @@ class ProcessDevice(Device):
         status, result = run_as("execution", cleared, request, opts)
         if status != "ok" or not isinstance(result, dict):
             return "error", result
-        after = as_process(ao.set_message(result, {"at-slot": slot}, opts))
-        self._store(pid, slot, after, opts)
-        return "ok", after
+        return "ok", as_process(ao.set_message(result, {"at-slot": slot}, opts))
 
     def _store(self, pid: str, slot: int, state: Message, opts: Opts) -> None:
         """Store the state, with a snapshot when it is due (see the module
@@ -318,6 +332,59 @@ class ProcessDevice(Device):
             log.info("snapshotting %s at slot %d", pid, slot)
             self._write_state(pid, slot, state, True, opts)
             return workers.snapshot_slot(pid) == slot
+
+    # -- copies, for dry runs -----------------------------------------------------
+
+    @key("as")
+    def as_(self, msg1: Message, msg2: Any, opts: Opts) -> Result:
+        """``as=execution``: the process for ``dry-run@1.0``, whose ``compute``
+        evaluates a message on a copy of the latest state without scheduling
+        it (aoconnect's ``dryrun`` asks ``/<pid>~process@1.0/as=execution/
+        compute&<tags>``). Only the execution device is served this way.
+        Upstream (later versions): as/3, the loaded state with its device
+        swapped for the named one."""
+        kind = msg2.get("as", "execution") if isinstance(msg2, dict) else "execution"
+        if as_text(kind) != "execution":
+            raise HyperbeamError(
+                f"as={as_text(kind)}: only as=execution (a dry run) is served", status=400
+            )
+        view = set_keys(ensure_process_key(msg1, opts), {"device": DRY_RUN_DEVICE})
+        return volatile(("ok", view))
+
+    def fork(self, msg1: Message, opts: Opts) -> Result:
+        """A copy of the state after every message scheduled so far (computed
+        first, as ``now`` does) that shares no runtime with the live state:
+        the live state's snapshot restored into new instances; when it has
+        none (a Lua state holding a coroutine), the latest stored snapshot
+        brought up to the same slot by replaying the slots after it, storing
+        and keeping nothing. Nothing done to the copy reaches the process."""
+        base = ensure_process_key(msg1, opts)
+        pid = process_id(base, opts)
+        status, current = ao.resolve(base, {"path": "slot/current"}, opts)
+        if status != "ok":
+            return status, current
+        target = as_int(current, "current")
+        workers = workers_of(opts)
+        with workers.hold(pid, gate.of(opts)):
+            live = workers.state(pid)
+            if live is None:
+                status, live = self._load(pid, base, target, opts)
+                if status != "ok" or not isinstance(live, dict):
+                    return status, live
+                workers.keep(pid, live)
+            if as_int(live.get("at-slot", -1), "at-slot") < target:
+                status, live = self._compute_to(pid, live, target, workers, opts)
+                if status != "ok" or not isinstance(live, dict):
+                    return status, live
+            status, snap = self.snapshot(live, {}, opts)
+        slot = as_int(live.get("at-slot", -1), "at-slot")
+        if status == "ok":
+            return _restore({**strip_private(live), "snapshot": snap}, opts)
+        log.info("no snapshot of the live state of %s (%s): replaying to slot %d", pid, snap, slot)
+        status, state = self._load(pid, base, slot, opts)
+        if status != "ok" or not isinstance(state, dict):
+            return status, state
+        return self._compute_to(pid, state, slot, workers, opts, keep=False)
 
     # -- now, snapshot, push -------------------------------------------------------
 
@@ -406,6 +473,17 @@ def with_raw(results: Any) -> Any:
 
 def _slot_order(key: str) -> tuple[int, str]:
     return (int(key), "") if key.isdigit() else (1 << 62, key)
+
+
+def _restore(state: Message, opts: Opts) -> Result:
+    """A state carrying a ``snapshot``, brought back to life by its execution
+    devices' ``normalize`` (the ``snapshot`` key dropped)."""
+    status, normalized = run_as(
+        "execution", state, {"path": "normalize"}, {**opts, "hashpath": "ignore"}
+    )
+    if status != "ok" or not isinstance(normalized, dict):
+        return status, normalized
+    return "ok", {k: v for k, v in normalized.items() if k != "snapshot"}
 
 
 def _failure(reason: Any, phase: str, slot: int) -> Message:

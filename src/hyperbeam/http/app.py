@@ -23,7 +23,7 @@ from hyperbeam import authority, budget, hooks, metrics
 from hyperbeam.ao.path import As
 from hyperbeam.ao.resolve import resolve_many
 from hyperbeam.ao.singleton import from_request
-from hyperbeam.devices import relay
+from hyperbeam.devices import dryrun, relay
 from hyperbeam.errors import HyperbeamError
 from hyperbeam.http.render import CORS_HEADERS, render, reply_codec, request_message
 from hyperbeam.http.status import embed_status
@@ -145,6 +145,8 @@ class HyperbeamApp:
         passed = relay.pass_through(method, path, query, headers, body, node.http_opts())
         if passed is not None:
             return passed
+        if method == "POST" and path == dryrun.LEGACY_PATH:
+            path = dryrun.LEGACY_ROUTE  # a legacy compute unit's dry run
         request = request_message(method, path, query, headers, body, keep_signed=node.keep_signed)
         codec = reply_codec({**headers, **request})
         opts = node.http_opts()

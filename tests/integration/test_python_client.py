@@ -75,6 +75,10 @@ def test_spawn_message_result_and_schedule(
         assert isinstance(result, Result) and result.data == "42"
         assert [m.get("Target") or m.get("target") for m in result.messages] == ["someone"]
         assert ao.slot(pid) == 2
+        # A dry run sees the state and keeps nothing.
+        assert ao.dryrun(pid, "Counter = 1000; return Counter", action="Eval").data == "1000"
+        assert ao.dryrun(pid, "return Counter", action="Eval").data == "41"
+        assert ao.slot(pid) == 2
         assert [r.data for r in ao.results(pid)] == ["", "42"]
         slots = [int(a["slot"]) for a in ao.schedule(pid)]
         assert slots == [0, 1, 2]

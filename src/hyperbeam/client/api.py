@@ -182,6 +182,20 @@ class Client(_Base):
         """What the message at ``slot`` did (computing up to it if needed)."""
         return self._run(flows.result(pid, slot))  # type: ignore[no-any-return]
 
+    def dryrun(
+        self,
+        pid: str,
+        data: str = "",
+        *,
+        action: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """What a message would do on the process's latest state, with
+        nothing scheduled or kept (how AO apps read state). Signed by the
+        wallet when there is one, so the process sees who asks."""
+        msg = flows.ao_message(pid, data, action, tags or {})
+        return self._run(flows.dryrun(pid, msg, self.wallet))  # type: ignore[no-any-return]
+
     def eval(self, pid: str, code: str) -> Result:
         """Send an ``Eval`` of Lua ``code`` and wait for its result."""
         return self.result(pid, self.message(pid, code, action="Eval"))
@@ -297,6 +311,17 @@ class AsyncClient(_Base):
 
     async def result(self, pid: str, slot: int) -> Result:
         return await self._run(flows.result(pid, slot))  # type: ignore[no-any-return]
+
+    async def dryrun(
+        self,
+        pid: str,
+        data: str = "",
+        *,
+        action: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> Result:
+        msg = flows.ao_message(pid, data, action, tags or {})
+        return await self._run(flows.dryrun(pid, msg, self.wallet))  # type: ignore[no-any-return]
 
     async def eval(self, pid: str, code: str) -> Result:
         return await self.result(pid, await self.message(pid, code, action="Eval"))

@@ -229,6 +229,19 @@ def result(pid: str, slot: int) -> Flow:
     return to_result(check(reply, path))
 
 
+def dryrun(pid: str, msg: Message, wallet: Wallet | None) -> Flow:
+    """Evaluate ``msg`` on the process's latest state, keeping nothing (as
+    aoconnect's ``dryrun``): its result."""
+    path = f"/{pid}~process@1.0/as=execution/compute"
+    if wallet is None:
+        headers, body = encode_request(msg)
+        request = Request("POST", path, headers, body)
+    else:
+        request = signed_request({**msg, "path": path}, wallet)
+    reply = yield request
+    return to_result(check(reply, path))
+
+
 def current_slot(pid: str) -> Flow:
     path = f"/~scheduler@1.0/slot?target={quote(pid)}"
     reply = yield Request("GET", path)

@@ -736,7 +736,10 @@ def test_a_changed_byte_of_a_nested_signed_part_is_refused(data: st.DataObject) 
     lo, hi, name = data.draw(st.sampled_from([t for t in targets if _target_kind(t[2]) == kind]))
     at, value = _field_flip(data, layout.body[lo:hi])
     tampered = layout.body[:lo] + value + layout.body[hi:]
-    headers = {**sent.headers(), "content-length": str(len(tampered))}
+    # (The request's own content-digest would refuse it first, as an unsigned
+    # request's digest is checked: without it, only the nested part can tell.)
+    headers = {k: v for k, v in sent.headers().items() if k != "content-digest"}
+    headers["content-length"] = str(len(tampered))
     try:
         msg = sent.send(headers=headers, body=tampered)
     except HyperbeamError as error:

@@ -300,7 +300,7 @@ def _maybe_typed(key: str, value: Any, depth: int) -> tuple[str, Any]:
 def _decode_value(cast: str, text: str, key: str) -> Any:
     """Cast ``text`` to ``cast``. Upstream: dev_codec_structured:decode_value/2."""
     try:
-        return structured.decode_value(cast, text.encode("utf-8", "surrogateescape"))
+        return structured.decode_value(cast, _utf8(text))
     except CodecError as exc:
         raise PathError(f"cannot cast key {key!r}: {exc.reason}") from None
 
@@ -459,7 +459,17 @@ def _append_path(msg: Message, part: str) -> None:
 
 
 def _byte_length(text: str) -> int:
-    return len(text.encode("utf-8", "surrogateescape"))
+    return len(_utf8(text))
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as bytes (bytes that arrived as non-UTF-8 come back as they
+    were). Text holding other lone surrogates (only a caller's ``str`` can)
+    is refused. Found by tests/property/test_fuzz_path.py: UnicodeEncodeError."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise PathError(f"path text is not UTF-8 (a lone surrogate) in {_show(text)}") from None
 
 
 def _show(text: str, limit: int = 80) -> str:

@@ -87,13 +87,13 @@ def _parts(path: Any) -> list[str]:
 
 
 def _inject(target: dict[str, Any], parts: list[str], value: Any, path: Any) -> None:
-    key, rest = parts[0], parts[1:]
-    if rest:
-        sub = target.setdefault(key, {})
+    # A loop, not a recursion: a path may have thousands of parts.
+    *parents, key = parts
+    for parent in parents:
+        sub = target.setdefault(parent, {})
         if not isinstance(sub, dict):
-            raise CodecError(f"flat@1.0 path {path!r} runs through the binary at {key!r}")
-        _inject(sub, rest, value, path)
-        return
+            raise CodecError(f"flat@1.0 path {path!r} runs through the binary at {parent!r}")
+        target = sub
     if key not in target:
         target[key] = value
     elif isinstance(target[key], dict) and isinstance(value, dict):
@@ -181,4 +181,8 @@ def deserialize(text: bytes | str) -> Message:
         if len(fields) == 2:
             flat[fields[0].decode("utf-8", "surrogateescape")] = fields[1]
     tabm: Tabm = from_flat(flat)
-    return to_message(tabm)
+    try:
+        return to_message(tabm)
+    except RecursionError:
+        # Found by tests/property/test_fuzz_flat.py: a path of thousands of parts.
+        raise CodecError("flat@1.0 message is nested too deeply") from None

@@ -74,6 +74,12 @@ DERIVED_COMPONENTS = frozenset(
     }
 )
 SIGNATURE_PARAMS = frozenset({"created", "expired", "nonce", "alg", "keyid", "tag"})
+#: Fields that describe the connection or frame the body (RFC 9110 section
+#: 7.6.1, and ``content-length``): a key of one of these names cannot travel
+#: as a header, so a wire-safe encoding puts it in the body.
+TRANSPORT_FIELDS = frozenset(
+    {"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te"}
+)
 _SIG_KEYS = ("commitments", "signature", "signature-input", "priv")
 
 
@@ -83,9 +89,10 @@ _SIG_KEYS = ("commitments", "signature", "signature-input", "priv")
 def to_httpsig(tabm: Tabm, *, wire_safe: bool = False) -> HttpMessage:
     """Encode a TABM as an HTTP message. Upstream: dev_codec_httpsig_conv:to/1.
 
-    With ``wire_safe``, a top-level key that is not a valid header name, or a
-    value that a header cannot carry unchanged (line breaks, control bytes,
-    edge whitespace), goes into the multipart body instead, so the message can
+    With ``wire_safe``, a top-level key that is not a valid header name or
+    names a field of the connection (:data:`TRANSPORT_FIELDS`), or a value
+    that a header cannot carry unchanged (line breaks, control bytes, edge
+    whitespace), goes into the multipart body instead, so the message can
     be sent as a real HTTP response; and a ``body-keys`` longer than a header
     may be (4 KiB; a schedule page names thousands of parts) is left out.
     The decoded message is the same; only the encoding (and so the hmac over
@@ -152,7 +159,11 @@ def _do_to(tabm: Tabm, headers: HttpMessage, inline: str, wire_safe: bool) -> Ht
             body_map[normalize_key(key)] = value
         elif isinstance(value, bytes | str):
             raw = to_bytes(value)
-            fits = not wire_safe or (_is_header_name(key) and _is_header_value(raw))
+            fits = not wire_safe or (
+                _is_header_name(key)
+                and _is_header_value(raw)
+                and normalize_key(key) not in TRANSPORT_FIELDS
+            )
             if len(raw) <= MAX_HEADER_LENGTH and fits:
                 out[normalize_key(key)] = raw
             else:

@@ -69,6 +69,10 @@ def unpack(raw: bytes) -> Tabm:
         value, end = _unpack(view, len(MAGIC))
     except (IndexError, ValueError) as exc:
         raise CodecError(f"a packed message is damaged: {exc}") from None
+    except RecursionError:
+        # Found by tests/property/test_fuzz_ans104.py: ``M\x01\x01a`` repeated
+        # nests maps deeper than Python recurses (pack could not have made it).
+        raise CodecError("a packed message is damaged: nested too deeply") from None
     if end != len(raw) or not isinstance(value, dict):
         raise CodecError("a packed message is damaged: trailing bytes or not a map")
     return value

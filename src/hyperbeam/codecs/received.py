@@ -45,9 +45,7 @@ ANS104_CODEC = "ans104@1.0"
 
 #: Fields that describe the connection: they may be signed (and are then
 #: kept in the wire), but they are not keys of the message...
-TRANSPORT_FIELDS = frozenset(
-    {"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te"}
-)
+TRANSPORT_FIELDS = httpsig.TRANSPORT_FIELDS
 #: ... except these, when a signature names them: a signed message may have a
 #: key called ``te`` (the body's length and framing are never keys).
 SIGNED_KEYS_OF_TRANSPORT_NAMES = TRANSPORT_FIELDS - {"content-length", "transfer-encoding"}
@@ -241,19 +239,20 @@ def _decode(
             reason, forms[sig.label] = rfc9421.check(sig, fields, raw_body)
             if reason is not None:
                 raise SignatureError(f"the signature {sig.label!r} does not verify: {reason}")
+    signed = {name for sig in sigs for name in sig.names} & SIGNED_KEYS_OF_TRANSPORT_NAMES
+    # The connection's own fields are not keys; a body part of such a name
+    # is (the encoder puts a key named `te` there: see httpsig.TRANSPORT_FIELDS).
+    own = {k: v for k, v in fields.items() if k not in TRANSPORT_FIELDS or k in signed}
     if nested:
-        _, inline = httpsig.inline_key(fields)
-        tabm: Tabm = {k: v for k, v in fields.items() if not k.startswith("@")}
+        _, inline = httpsig.inline_key(own)
+        tabm: Tabm = {k: v for k, v in own.items() if not k.startswith("@")}
         if body is not None:
             tabm[inline] = body
     else:
-        tabm = _decode_headers_and_body(fields, raw_body)
+        tabm = _decode_headers_and_body(own, raw_body)
     for key in ("signature", "signature-input", "commitments", "body-keys"):
         tabm.pop(key, None)
-    signed = {name for sig in sigs for name in sig.names} & SIGNED_KEYS_OF_TRANSPORT_NAMES
-    for key in [
-        k for k in tabm if k.startswith("hashpath") or (k in TRANSPORT_FIELDS and k not in signed)
-    ]:
+    for key in [k for k in tabm if k.startswith("hashpath")]:
         tabm.pop(key)
     if not nested:
         tabm.pop("content-digest", None)
@@ -410,6 +409,8 @@ def _commitment_signatures(commitments: Any, where: str) -> list[rfc9421.Signatu
         alg = commitment.get("alg", b"")
         if alg == httpsig.HTTP_HMAC_ALG:
             continue
+        if commitment.get("commitment-device", httpsig.HTTPSIG_DEVICE) != httpsig.HTTPSIG_DEVICE:
+            continue  # (an ANS-104 item's: checked by its own device, when asked)
         raw_sig, raw_input = commitment.get("signature"), commitment.get("signature-input")
         if not isinstance(raw_sig, bytes) or not isinstance(raw_input, bytes):
             raise SignatureError(f"a commitment of {where!r} has no signature")

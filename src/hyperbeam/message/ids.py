@@ -6,8 +6,11 @@ Upstream: hb_util:human_id/1, hb_util:native_id/1, ?IS_ID.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import re
+
+from hyperbeam.errors import CodecError
 
 _HUMAN_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -17,8 +20,13 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str | bytes) -> bytes:
-    raw = text.encode("ascii") if isinstance(text, str) else text
-    return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+    """Base64url, padded or not. A :class:`CodecError` (a ``ValueError``)
+    for text that is not: a ``keyid``, an ID or a key may come from anyone."""
+    try:
+        raw = text.encode("ascii") if isinstance(text, str) else text
+        return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise CodecError(f"not base64url: {text[:64]!r} ({exc})") from None
 
 
 def is_id(value: object) -> bool:
@@ -42,12 +50,12 @@ def human_id(value: str | bytes) -> str:
     if isinstance(value, str):
         if len(value) == 43:
             return value
-        raise ValueError(f"not an ID: {value!r}")
+        raise CodecError(f"not an ID: {value!r}")
     if len(value) == 32:
         return b64url_encode(value)
-    if len(value) == 43:
+    if len(value) == 43 and value.isascii():
         return value.decode("ascii")
-    raise ValueError(f"not an ID: {value!r}")
+    raise CodecError(f"not an ID: {value!r}")
 
 
 def native_id(value: str | bytes) -> bytes:
@@ -56,7 +64,7 @@ def native_id(value: str | bytes) -> bytes:
         return value
     if len(value) == 43:
         return b64url_decode(value)
-    raise ValueError(f"not an ID: {value!r}")
+    raise CodecError(f"not an ID: {value!r}")
 
 
 def sha256(data: bytes) -> bytes:

@@ -122,6 +122,11 @@ class HyperbeamApp:
             code, out_headers, payload = _error_response(exc, headers)
             if isinstance(exc, BodyTooLarge | BodyTooSlow):
                 out_headers = [*out_headers, ("connection", "close")]  # the rest is unread
+        if not 200 <= code <= 599:
+            # A result's own `status` that is no HTTP status (the server
+            # could send no answer at all with it).
+            reason = f"the result's status {code} is not an HTTP status"
+            code, out_headers, payload = _error_response(HyperbeamError(reason), headers)
         await _send(send, code, out_headers, payload)
         device = _device_label(path, self.node.registry)
         metrics.HTTP_REQUESTS.labels(device=device, status=str(code)).inc()

@@ -411,11 +411,16 @@ class BackgroundWriter:
             finally:
                 self._queue.task_done()
 
+    def backlog(self) -> int:
+        """Writes waiting."""
+        return self._queue.qsize()
+
     def drain(self) -> None:
         self._queue.join()
 
 
 BACKGROUND = BackgroundWriter()
+metrics.CACHE_WRITER_BACKLOG.set_function(BACKGROUND.backlog)
 
 
 def _dispatch_write(

@@ -88,6 +88,9 @@ CACHE_WRITES_DROPPED = Counter(
     "Cache writes dropped because the writer was too far behind",
     registry=REGISTRY,
 )
+CACHE_WRITER_BACKLOG = Gauge(
+    "hyperbeam_cache_writer_backlog", "Writes waiting for the cache writer", registry=REGISTRY
+)
 COMPUTE_RUNNING = Gauge(
     "hyperbeam_compute_running", "WASM and Lua calls running now (see gate)", registry=REGISTRY
 )

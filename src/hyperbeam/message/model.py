@@ -82,8 +82,14 @@ def normalize_key(key: object) -> str:
 
 def _is_id_sized(key: str) -> bool:
     """Upstream's ``?IS_ID`` on the key's bytes: 32, 42 or 43 of them."""
-    size = len(key) if key.isascii() else len(key.encode("utf-8", "surrogateescape"))
-    return size in (32, 42, 43)
+    if key.isascii():
+        return len(key) in (32, 42, 43)
+    try:
+        return len(key.encode("utf-8", "surrogateescape")) in (32, 42, 43)
+    except UnicodeEncodeError:
+        # A lone surrogate: no binary, so no ID (the codecs refuse the key).
+        # Found by tests/property/test_fuzz_structured.py: UnicodeEncodeError.
+        return False
 
 
 def list_to_message(values: list[Any] | tuple[Any, ...]) -> Message:

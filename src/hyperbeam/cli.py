@@ -155,8 +155,10 @@ def _serve(settings: config.NodeConfig, *, forget: bool = False) -> int:
     import uvicorn
 
     from hyperbeam.http.app import HyperbeamApp
-    from hyperbeam.http.server import uvicorn_config
+    from hyperbeam.http.server import tune_allocator, uvicorn_config
     from hyperbeam.node import Node
+
+    tune_allocator()
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

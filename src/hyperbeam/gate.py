@@ -53,13 +53,7 @@ class ComputeGate:
             return
         with self._cond:
             if self._running >= self.concurrency:
-                if self._waiting >= self.queue:
-                    raise ComputeBusy(
-                        f"the node is busy: {self._running} WASM/Lua calls are running and "
-                        f"{self._waiting} waiting (settings compute_concurrency, "
-                        f"compute_queue); try {what} again later"
-                    )
-                self._waiting += 1
+                self._join_queue(what)
                 try:
                     if not self._cond.wait_for(
                         lambda: self._running < self.concurrency, timeout=self.wait
@@ -88,12 +82,7 @@ class ComputeGate:
         if lock.acquire(blocking=False):
             return
         with self._cond:
-            if self._waiting >= self.queue:
-                raise ComputeBusy(
-                    f"the node is busy: {self._waiting} requests wait for a computation "
-                    f"(setting compute_queue); try {what} again later"
-                )
-            self._waiting += 1
+            self._join_queue(what)
         try:
             if not lock.acquire(timeout=self.wait):
                 raise ComputeBusy(
@@ -103,6 +92,17 @@ class ComputeGate:
         finally:
             with self._cond:
                 self._waiting -= 1
+
+    def _join_queue(self, what: str) -> None:
+        """Count the caller among those waiting (the condition held), or
+        refuse it when the queue is full."""
+        if self._waiting >= self.queue:
+            raise ComputeBusy(
+                f"the node is busy: {self._running} WASM/Lua calls are running and "
+                f"{self._waiting} waiting (settings compute_concurrency, compute_queue); "
+                f"try {what} again later"
+            )
+        self._waiting += 1
 
     def set_limits(self, concurrency: int, queue: int) -> None:
         """``concurrency`` calls at once (0: one per CPU core), ``queue`` waiting."""

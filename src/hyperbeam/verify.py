@@ -237,19 +237,14 @@ def get_message(node: str, path: str, timeout: float, what: str) -> Reply:
         res = http_client.shared().get(url, timeout=timeout)
     except httpx.HTTPError as exc:
         raise VerifyError(f"GET {url} failed: {exc}") from None
-    fields = {
-        k: v.encode("latin-1")
-        for k, v in res.headers.items()
-        if k not in http_client.NOT_MESSAGE_HEADERS and not k.startswith("access-control-")
-    }
+    fields = http_client.response_fields(res)
     if res.status_code >= 400:
         raise VerifyError(f"GET {url}: {res.status_code} {_abbrev(res.content, 200)}")
     problem = None
     try:
         if "signature" in fields:
             try:
-                derived = {"@status": str(res.status_code).encode()}
-                tabm, wires = received.decode(fields, res.content, derived)
+                tabm, wires = http_client.decode_received(res, fields)
                 return Reply(to_rich(tabm, wires))
             except HyperbeamError as exc:
                 problem = f"the node's signature on its {what} does not verify ({exc.reason})"

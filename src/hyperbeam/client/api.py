@@ -18,10 +18,9 @@ import httpx
 
 from hyperbeam.client import flows
 from hyperbeam.client.flows import Flow, NodeError, Reply, Request, Result
-from hyperbeam.codecs import received
 from hyperbeam.crypto.wallet import Wallet
 from hyperbeam.errors import HyperbeamError
-from hyperbeam.http.client import NOT_MESSAGE_HEADERS, response_message
+from hyperbeam.http.client import decode_received, response_message
 from hyperbeam.message.model import Message
 
 DEFAULT_TIMEOUT = 120.0
@@ -36,14 +35,9 @@ def _wallet(wallet: Wallet | str | Path | None) -> Wallet | None:
 def _reply(res: httpx.Response) -> Reply:
     """The reply's message, its signature (if the node signed it) checked on
     the bytes that arrived (see :mod:`hyperbeam.codecs.received`)."""
-    fields = {
-        k: v.encode("latin-1")
-        for k, v in res.headers.items()
-        if k not in NOT_MESSAGE_HEADERS and not k.startswith("access-control-")
-    }
-    if "signature" in fields:
+    if "signature" in res.headers:
         try:
-            received.decode(fields, res.content, {"@status": str(res.status_code).encode()})
+            decode_received(res)
         except HyperbeamError as exc:
             reason = f"the reply's signature does not verify: {exc.reason}"
             raise NodeError(res.status_code, reason, str(res.url)) from exc

@@ -91,16 +91,25 @@ Flow = Generator[Request, Reply, Any]
 def signed_request(msg: Message, wallet: Wallet, codec: str = "httpsig") -> Request:
     """``msg`` signed by ``wallet``, POSTed to its ``path``. The path is
     signed too unless ``msg`` is for a process (``target`` set): a message
-    that is scheduled travels without the path it was sent to."""
+    that is scheduled travels without the path it was sent to (and an
+    ANS-104 item never carries one)."""
     path = as_text(msg.get("path", "/"))
-    body_msg = {k: v for k, v in msg.items() if k != "path"} if "target" in msg else msg
+    unpathed = {k: v for k, v in msg.items() if k != "path"}
     if codec == "ans104":
-        unpathed = {k: v for k, v in body_msg.items() if k != "path"}
         item = commit.commit(unpathed, wallet, "ans104@1.0")
         body = ans104.serialize_message(commit.convert(item, "tabm"))
         return Request("POST", path, {"content-type": "application/ans104"}, body)
-    headers, body = encode_request(commit.commit(body_msg, wallet))
+    headers, body = encode_request(commit.commit(unpathed if "target" in msg else msg, wallet))
     return Request("POST", path, headers, body)
+
+
+def post_request(msg: Message, wallet: Wallet | None, codec: str = "httpsig") -> Request:
+    """``msg`` POSTed to its ``path``: signed by ``wallet``, or unsigned with
+    the URL alone carrying the path."""
+    if wallet is not None:
+        return signed_request(msg, wallet, codec)
+    headers, body = encode_request({k: v for k, v in msg.items() if k != "path"})
+    return Request("POST", as_text(msg.get("path", "/")), headers, body)
 
 
 def aos_process(
@@ -175,14 +184,8 @@ def get(path: str) -> Flow:
 
 
 def post(msg: Message, wallet: Wallet | None, codec: str = "httpsig") -> Flow:
-    path = as_text(msg.get("path", "/"))
-    if wallet is None:
-        headers, body = encode_request(msg)
-        request = Request("POST", path, headers, body)
-    else:
-        request = signed_request(msg, wallet, codec)
-    reply = yield request
-    return check(reply, path)
+    reply = yield post_request(msg, wallet, codec)
+    return check(reply, as_text(msg.get("path", "/")))
 
 
 def address(path: str = "/~meta@1.0/info/address") -> Flow:
@@ -233,12 +236,7 @@ def dryrun(pid: str, msg: Message, wallet: Wallet | None) -> Flow:
     """Evaluate ``msg`` on the process's latest state, keeping nothing (as
     aoconnect's ``dryrun``): its result."""
     path = f"/{pid}~process@1.0/as=execution/compute"
-    if wallet is None:
-        headers, body = encode_request(msg)
-        request = Request("POST", path, headers, body)
-    else:
-        request = signed_request({**msg, "path": path}, wallet)
-    reply = yield request
+    reply = yield post_request({**msg, "path": path}, wallet)
     return to_result(check(reply, path))
 
 

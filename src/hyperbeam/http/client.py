@@ -14,13 +14,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from hyperbeam.codecs import received
 from hyperbeam.codecs.httpsig import from_httpsig, to_httpsig
-from hyperbeam.codecs.received import Wire
+from hyperbeam.codecs.received import Path, Wire
+from hyperbeam.codecs.structured import Tabm
 from hyperbeam.message import commit
 from hyperbeam.message.model import Message
 
@@ -72,16 +75,39 @@ def _client() -> httpx.Client:
         return _CLIENT
 
 
+def message_headers(res: httpx.Response) -> dict[str, str]:
+    """The response's headers that belong to the message it encodes (not
+    those of the connection, the server or CORS)."""
+    return {
+        k: v
+        for k, v in res.headers.items()
+        if k not in NOT_MESSAGE_HEADERS and not k.startswith("access-control-")
+    }
+
+
+def response_fields(res: httpx.Response) -> dict[str, bytes]:
+    """:func:`message_headers` as the received field values."""
+    return {k: v.encode("latin-1") for k, v in message_headers(res).items()}
+
+
+def decode_received(
+    res: httpx.Response, fields: Mapping[str, bytes] | None = None
+) -> tuple[Tabm, list[tuple[Path, Wire]]]:
+    """The response verified and decoded on the bytes that arrived (its
+    status as ``@status``; see :func:`hyperbeam.codecs.received.decode`):
+    raises a :class:`~hyperbeam.errors.HyperbeamError` when its own
+    signature does not verify. ``fields``: :func:`response_fields`, or some
+    of them."""
+    found = response_fields(res) if fields is None else fields
+    return received.decode(found, res.content, {"@status": str(res.status_code).encode()})
+
+
 def response_message(res: httpx.Response) -> Message:
     """An HTTP response as the message it encodes (headers and body through
     ``httpsig@1.0``), in structured form. A redirect or an error keeps its
     ``status``; a success drops the ``status`` header unless it is signed.
     Upstream: hb_http:http_response_to_httpsig/4."""
-    http: dict[str, Any] = {
-        k: v
-        for k, v in res.headers.items()
-        if k not in NOT_MESSAGE_HEADERS and not k.startswith("access-control-")
-    }
+    http: dict[str, Any] = dict(message_headers(res))
     if res.content:
         http["body"] = res.content
     signed_status = _SIGNED_STATUS.search(http.get("signature-input", '"status"')) is not None

@@ -55,9 +55,18 @@ def modules(node: RunningNode) -> dict[str, str]:
 
 
 def cli(
-    *args: str, node: RunningNode, wallet: Path, check: bool = True
+    command: str,
+    *positional: str,
+    options: tuple[str, ...] = (),
+    node: RunningNode,
+    wallet: Path,
+    check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    cmd = [EXE, args[0], *args[1:], "--node", node.url, "--wallet", str(wallet)]
+    """``hyperbeam COMMAND --node URL --wallet FILE OPTIONS -- POSITIONAL``
+    (the ``--`` because a process ID may begin with ``-``)."""
+    cmd = [EXE, command, "--node", node.url, "--wallet", str(wallet), *options]
+    if positional:
+        cmd += ["--", *positional]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     if check:
         assert done.returncode == 0, done.stderr
@@ -147,10 +156,14 @@ def test_the_asyncio_client(node: RunningNode, user_key: Path, modules: dict[str
 
 
 def test_the_one_shot_commands(node: RunningNode, user_key: Path, modules: dict[str, str]) -> None:
-    spawned = cli("spawn", "--module", modules["lua"], "--kind", "lua", node=node, wallet=user_key)
+    spawned = cli(
+        "spawn", options=("--module", modules["lua"], "--kind", "lua"), node=node, wallet=user_key
+    )
     pid = spawned.stdout.strip()
     assert len(pid) == 43
-    sent = cli("send", pid, "Y = 7", "--action", "Eval", "--wait", node=node, wallet=user_key)
+    sent = cli(
+        "send", pid, "Y = 7", options=("--action", "Eval", "--wait"), node=node, wallet=user_key
+    )
     assert sent.stdout.splitlines()[0] == "1"
     evaluated = cli("eval", pid, "return Y * 6", node=node, wallet=user_key)
     assert evaluated.stdout.strip() == "42"
@@ -181,7 +194,7 @@ def test_the_console_through_a_terminal(
     parent, child = pty.openpty()
     env = {**os.environ, "HOME": str(user_key.parent)}
     console = subprocess.Popen(
-        [EXE, "aos", pid, "--node", node.url, "--wallet", str(user_key)],
+        [EXE, "aos", "--node", node.url, "--wallet", str(user_key), "--", pid],
         stdin=child,
         stdout=child,
         stderr=child,

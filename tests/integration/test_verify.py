@@ -77,9 +77,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def verify(pid: str, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """``hyperbeam verify PID --node URL ...``, as a user runs it."""
+    """``hyperbeam verify --node URL ... -- PID``, as a user runs it (the
+    ``--`` because an ID may begin with ``-``)."""
     return subprocess.run(
-        [str(EXE), "verify", pid, "--node", url, *args],
+        [str(EXE), "verify", "--node", url, *args, "--", pid],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
